@@ -1,0 +1,1 @@
+"""Temporal activities: every side effect of a run (HTTP, files, mail, the database)."""

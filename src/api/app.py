@@ -1,0 +1,50 @@
+"""``create_app(settings)``: the FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_exception_handlers
+from api.routes import health, processes, runs
+from openruns import __version__
+from openruns.settings import Settings
+from openruns.setup import ensure_ready
+from openruns.store import Database
+from openruns.temporal import connect
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API; the lifespan connects Temporal and the database onto ``app.state``."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database.from_settings(settings)
+        # Lazy: the API starts (and answers 503) even while Temporal is still coming up.
+        client = await connect(settings, lazy=True)
+        if settings.auto_setup:
+            await ensure_ready(settings, database, client, strict=False)
+        app.state.settings, app.state.database, app.state.temporal = settings, database, client
+        try:
+            yield
+        finally:
+            await database.dispose()
+
+    app = FastAPI(
+        title="OpenRuns",
+        version=__version__,
+        description="Runs of business automations on Temporal. Every run is a Temporal "
+        "workflow whose workflow ID is the run ID.",
+        lifespan=lifespan,
+    )
+    install_exception_handlers(app)
+    app.include_router(health.router, prefix="/v2")
+    app.include_router(processes.router, prefix="/v2")
+    app.include_router(runs.router, prefix="/v2")
+    return app

@@ -1,0 +1,64 @@
+"""Annotated dependencies: settings, database session, Temporal client, the caller's API key."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from openruns.errors import Unauthorized
+from openruns.settings import Settings
+from openruns.store import Database
+from openruns.store.apikeys import verify_key
+from openruns.store.tables import ApiKeyRow
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_database(request: Request) -> Database:
+    return request.app.state.database
+
+
+def get_temporal(request: Request) -> Client:
+    return request.app.state.temporal
+
+
+async def get_session(
+    database: Annotated[Database, Depends(get_database)],
+) -> AsyncIterator[AsyncSession]:
+    async with database.sessions() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+_api_key_header = APIKeyHeader(name="x-api-key", auto_error=False, description="An API key.")
+_bearer = HTTPBearer(auto_error=False, description="An API key as a bearer token.")
+
+
+async def require_api_key(
+    database: DatabaseDep,
+    api_key: Annotated[str | None, Security(_api_key_header)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
+) -> ApiKeyRow:
+    """The caller's API key, from ``x-api-key`` or ``Authorization: Bearer``; 401 otherwise."""
+    key = api_key or (bearer.credentials if bearer else None)
+    if not key:
+        raise Unauthorized("an API key is required: send x-api-key or Authorization: Bearer")
+    async with database.sessions() as session:
+        row = await verify_key(session, key)
+    if row is None:
+        raise Unauthorized("the API key is not valid")
+    return row
+
+
+ApiKeyDep = Annotated[ApiKeyRow, Depends(require_api_key)]

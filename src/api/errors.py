@@ -1,0 +1,84 @@
+"""Every error becomes ``{"message": ..., "details": [...]}`` with its status, in one place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
+from temporalio.service import RPCError
+
+from openruns.definition.validate import format_path
+from openruns.errors import OpenRunsError
+from openruns.temporal import is_unavailable
+
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, message: str, details: list[Any] | None = None) -> JSONResponse:
+    return JSONResponse({"message": message, "details": details or []}, status_code=status)
+
+
+async def _domain(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OpenRunsError)
+    return error_response(exc.status_code, exc.message, exc.details)
+
+
+async def _validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        {
+            "path": format_path([p for p in err["loc"] if p != "body"]) or "body",
+            "message": err["msg"],
+        }
+        for err in exc.errors()
+    ]
+    return error_response(422, "the request is not valid", details)
+
+
+async def _http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    response = error_response(exc.status_code, str(exc.detail))
+    response.headers.update(exc.headers or {})
+    return response
+
+
+async def _temporal(_: Request, exc: Exception) -> JSONResponse:
+    if is_unavailable(exc):
+        log.warning("Temporal unavailable: %s", exc)
+        return error_response(503, f"Temporal is unavailable, try again later: {exc}")
+    log.exception("Temporal call failed", exc_info=exc)
+    return error_response(502, f"Temporal refused the request: {exc}")
+
+
+async def _database(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("metadata store unavailable: %s", exc)
+    return error_response(503, "the metadata store is unavailable, try again later")
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    if is_unavailable(exc):
+        return await _temporal(_, exc)
+    if isinstance(exc, OSError):
+        return await _database(_, exc)
+    log.exception("unexpected error", exc_info=exc)
+    return error_response(500, "internal error")
+
+
+def install_exception_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(OpenRunsError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(RPCError, _temporal)
+    for db_error in (OperationalError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(db_error, _database)
+    # A lazy Temporal client that cannot connect raises RuntimeError; a refused socket, OSError.
+    # They get handlers of their own: the catch-all Exception handler re-raises after answering.
+    app.add_exception_handler(RuntimeError, _unexpected)
+    app.add_exception_handler(OSError, _unexpected)
+    app.add_exception_handler(Exception, _unexpected)

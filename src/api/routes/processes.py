@@ -1,0 +1,55 @@
+"""Processes: create, list, read, save a draft, publish, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from api.deps import SessionDep, require_api_key
+from openruns.models import DraftSave, Page, Process, ProcessCreate
+from openruns.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from openruns.services import processes as service
+
+router = APIRouter(tags=["processes"], dependencies=[Depends(require_api_key)])
+
+
+@router.post("/processes", status_code=status.HTTP_201_CREATED)
+async def create_process(body: ProcessCreate, session: SessionDep) -> Process:
+    """Create a process; its definition becomes draft revision 1."""
+    return await service.create(session, body)
+
+
+@router.get("/processes")
+async def list_processes(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    continuation_token: str | None = None,
+) -> Page[Process]:
+    """Processes, newest first."""
+    items, token = await service.list_page(session, limit, continuation_token)
+    return Page[Process](items=items, continuation_token=token)
+
+
+@router.get("/processes/{process_id}")
+async def get_process(process_id: str, session: SessionDep) -> Process:
+    return await service.get(session, process_id)
+
+
+@router.put("/processes/{process_id}/draft")
+async def save_draft(process_id: str, body: DraftSave, session: SessionDep) -> Process:
+    """Save a new immutable revision and make it the draft."""
+    return await service.save_draft(session, process_id, body)
+
+
+@router.post("/processes/{process_id}/publish")
+async def publish(process_id: str, session: SessionDep) -> Process:
+    """Publish the current draft revision."""
+    return await service.publish(session, process_id)
+
+
+@router.delete("/processes/{process_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_process(process_id: str, session: SessionDep) -> Response:
+    """Delete the process (its runs stay in Temporal)."""
+    await service.delete(session, process_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

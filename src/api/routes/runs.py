@@ -1,0 +1,80 @@
+"""Runs: start, list, read, cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from api.deps import ApiKeyDep, SessionDep, SettingsDep, TemporalDep
+from openruns.models import Page, Run, RunCreate
+from openruns.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from openruns.services import runs as service
+from openruns.states import RunState, Stage, Trigger
+
+router = APIRouter(tags=["runs"])
+
+
+@router.post("/runs", status_code=status.HTTP_201_CREATED)
+async def start_run(
+    body: RunCreate,
+    response: Response,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    api_key: ApiKeyDep,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> Run:
+    """Start a run; the same ``Idempotency-Key`` again returns the same run."""
+    started = await service.start_run(
+        temporal,
+        session,
+        settings,
+        service.StartRequest(
+            process_id=body.process_id,
+            stage=body.stage,
+            trigger=Trigger(body.trigger),
+            inputs=body.inputs,
+            name=body.name,
+            file_ids=body.file_ids,
+            idempotency_scope=api_key.id,
+            idempotency_key=idempotency_key,
+        ),
+    )
+    if not started.created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return started.run
+
+
+@router.get("/runs")
+async def list_runs(
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    _: ApiKeyDep,
+    process_id: Annotated[str | None, Query(max_length=64)] = None,
+    stage: Stage | None = None,
+    state: RunState | None = None,
+    trigger: Trigger | None = None,
+    q: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    continuation_token: str | None = None,
+) -> Page[Run]:
+    """Runs in Temporal's visibility order: unfinished first, then the most recently ended."""
+    filters = service.RunFilters(
+        process_id=process_id, stage=stage, state=state, trigger=trigger, q=q
+    )
+    return await service.list_runs(temporal, settings, filters, limit, continuation_token)
+
+
+@router.get("/runs/{run_id}")
+async def get_run(run_id: str, temporal: TemporalDep, settings: SettingsDep, _: ApiKeyDep) -> Run:
+    """One run with inputs, outputs, error and step timeline."""
+    return await service.get_run(temporal, settings, run_id)
+
+
+@router.post("/runs/{run_id}/cancel", status_code=status.HTTP_202_ACCEPTED)
+async def cancel_run(
+    run_id: str, temporal: TemporalDep, settings: SettingsDep, _: ApiKeyDep
+) -> Run:
+    """Request cancellation; the run ends Cancelled. 409 when it has already finished."""
+    return await service.cancel_run(temporal, settings, run_id)

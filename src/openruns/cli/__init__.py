@@ -1,0 +1,1 @@
+"""The ``openruns`` command."""

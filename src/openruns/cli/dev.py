@@ -1,0 +1,107 @@
+"""``openruns dev``: the whole stack on one machine, stopped together with Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+from openruns.devstack import (
+    Stack,
+    port_in_use,
+    temporal_server_command,
+    wait_for_port,
+    wait_for_temporal,
+)
+from openruns.settings import Settings
+from openruns.setup import ensure_ready
+from openruns.store import Database
+from openruns.store.apikeys import create_key
+from openruns.temporal import connect
+
+
+async def _prepare(settings: Settings) -> str:
+    """Migrate, register search attributes, and return the dev API key (kept in data_dir)."""
+    database = Database.from_settings(settings)
+    try:
+        await ensure_ready(settings, database, await connect(settings))
+        key_file = settings.data_dir / "dev-api-key"
+        if settings.api_key is not None:
+            key = settings.api_key.get_secret_value()
+        else:
+            saved = key_file.read_text().strip() if key_file.exists() else None
+            async with database.session() as session:
+                _, key = await create_key(session, "dev", saved)
+            key_file.write_text(key + "\n")
+            key_file.chmod(0o600)
+        return key
+    finally:
+        await database.dispose()
+
+
+def _banner(settings: Settings, key: str) -> str:
+    api = f"http://{settings.api_host}:{settings.api_port}"
+    return f"""
+OpenRuns is running.
+  API           {api}/v2   (docs: {api}/docs)
+  Web UI        {api}/ui
+  Temporal UI   {settings.temporal_ui_base}
+  Temporal      {settings.temporal_target}  (namespace {settings.namespace})
+  SMTP gateway  {settings.smtp_host}:{settings.smtp_port}  (addresses @{settings.email_domain})
+  Dev API key   {key}
+
+Try it:
+  curl -s -H 'x-api-key: {key}' {api}/v2/health
+Press Ctrl-C to stop everything.
+"""
+
+
+def run_dev(settings: Settings) -> int:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ports = {
+        "Temporal": settings.temporal_port,
+        "Temporal UI": settings.temporal_ui_port,
+        "API": settings.api_port,
+        "SMTP": settings.smtp_port,
+    }
+    busy = [f"{name} port {port}" for name, port in ports.items() if port_in_use(port)]
+    if busy:
+        typer.echo(
+            f"cannot start: already in use: {', '.join(busy)} (set OPENRUNS_*_PORT)", err=True
+        )
+        return 1
+
+    stack = Stack()
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stack.spawn("temporal", temporal_server_command(settings))
+        wait_for_port(settings.temporal_port, timeout=60)
+        asyncio.run(wait_for_temporal(settings))
+        key = asyncio.run(_prepare(settings))
+        openruns = [str(Path(sys.executable).parent / "openruns")]
+        child_env = {"OPENRUNS_AUTO_SETUP": "false"}
+        for component in ("worker", "api"):
+            stack.spawn(component, [*openruns, component], child_env)
+        wait_for_port(settings.api_port, timeout=60, host=settings.api_host)
+        typer.echo(_banner(settings, key), err=False)
+        while not stopping:
+            exited = stack.first_exited()
+            if exited:
+                typer.echo(f"{exited[0]} exited with code {exited[1]}; stopping", err=True)
+                return 1
+            time.sleep(0.2)
+        return 0
+    finally:
+        typer.echo("stopping OpenRuns…", err=True)
+        stack.stop()

@@ -1,0 +1,105 @@
+"""``openruns``: run the stack or one component, and manage keys."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import typer
+
+from openruns.settings import Settings
+
+app = typer.Typer(help="OpenRuns: runs of business automations on Temporal.", no_args_is_help=True)
+apikey = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+app.add_typer(apikey, name="apikey")
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return settings
+
+
+@app.command()
+def dev() -> None:
+    """Start the whole stack on this machine: Temporal + UI, worker, API, SMTP gateway."""
+    from openruns.cli.dev import run_dev
+
+    sys.exit(run_dev(_settings()))
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker on the task queue."""
+    from worker import run_worker
+
+    asyncio.run(run_worker(_settings()))
+
+
+@app.command()
+def api() -> None:
+    """Serve the HTTP API (and web UI)."""
+    import uvicorn
+
+    from api import create_app
+
+    settings = _settings()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+@app.command()
+def setup() -> None:
+    """Migrate the database and register Temporal search attributes (idempotent)."""
+    from openruns.setup import ensure_ready
+    from openruns.store import Database
+    from openruns.temporal import connect
+
+    async def go() -> None:
+        settings = _settings()
+        database = Database.from_settings(settings)
+        try:
+            await ensure_ready(settings, database, await connect(settings))
+        finally:
+            await database.dispose()
+
+    asyncio.run(go())
+    typer.echo("ready")
+
+
+@apikey.command("create")
+def apikey_create(name: str = typer.Option("default", help="What the key is for.")) -> None:
+    """Create a key and print it (it is shown once; only its hash is stored)."""
+    from openruns.cli.keys import create
+
+    typer.echo(asyncio.run(create(_settings(), name)))
+
+
+@apikey.command("list")
+def apikey_list() -> None:
+    """List keys (id, name, prefix, created, revoked)."""
+    from openruns.cli.keys import list_all
+
+    for line in asyncio.run(list_all(_settings())):
+        typer.echo(line)
+
+
+@apikey.command("revoke")
+def apikey_revoke(key_id: str) -> None:
+    """Revoke a key by id; requests with it are refused from now on."""
+    from openruns.cli.keys import revoke
+
+    asyncio.run(revoke(_settings(), key_id))
+    typer.echo(f"revoked {key_id}")
+
+
+if __name__ == "__main__":
+    app()

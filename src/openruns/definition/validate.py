@@ -1,0 +1,130 @@
+"""Validation of definitions when they are saved: every error names the offending path."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from openruns.definition import templates
+from openruns.definition.inputs import check_input_value
+from openruns.definition.model import Definition
+from openruns.definition.steps import get_step_type
+from openruns.errors import InvalidInput
+
+
+def format_path(loc: Sequence[str | int]) -> str:
+    """``("steps", 0, "with", "url")`` → ``steps[0].with.url``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _detail(prefix: str, loc: Sequence[str | int], message: str) -> dict[str, Any]:
+    path = format_path(loc)
+    return {"path": f"{prefix}.{path}" if path else prefix, "message": message}
+
+
+def _templates_in(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple, str]]:
+    if isinstance(value, str):
+        if templates.is_template(value):
+            yield loc, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _templates_in(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _templates_in(item, (*loc, index))
+
+
+def _load(raw: Any, prefix: str) -> Any:
+    if isinstance(raw, str | bytes):
+        try:
+            raw = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise InvalidInput(
+                "the definition is not valid YAML or JSON", [_detail(prefix, (), str(exc))]
+            ) from None
+    if not isinstance(raw, dict):
+        raise InvalidInput(
+            "the definition must be an object", [_detail(prefix, (), "expected an object")]
+        )
+    return raw
+
+
+def _template_errors(
+    value: Any, loc: tuple[str | int, ...], known: set[str], all_ids: set[str], prefix: str
+) -> list[dict[str, Any]]:
+    errors = []
+    for path, text in _templates_in(value, loc):
+        try:
+            tree = templates.parse(text)
+        except templates.TemplateFailure as exc:
+            errors.append(_detail(prefix, path, str(exc)))
+            continue
+        for ref in sorted(templates.step_references(tree) - known):
+            reason = "runs later" if ref in all_ids else "does not exist"
+            errors.append(_detail(prefix, path, f"refers to step {ref!r}, which {reason}"))
+    return errors
+
+
+def _args_errors(step: Any, index: int, prefix: str) -> list[dict[str, Any]]:
+    step_type = get_step_type(step.uses)
+    if step_type is None:
+        return [_detail(prefix, ("steps", index, "uses"), f"unknown step type {step.uses!r}")]
+    try:
+        step_type.args_model.model_validate(step.with_)
+    except ValidationError as exc:
+        templated = {path for path, _ in _templates_in(step.with_, ())}
+        return [
+            _detail(prefix, ("steps", index, "with", *err["loc"]), err["msg"])
+            for err in exc.errors()
+            # A templated argument is checked when the run evaluates it.
+            if not any(tuple(err["loc"][: len(t)]) == t for t in templated)
+        ]
+    return []
+
+
+def parse_definition(raw: Any, prefix: str = "definition") -> Definition:
+    """Validate ``raw`` (an object, or YAML/JSON text) and return the definition."""
+    data = _load(raw, prefix)
+    try:
+        definition = Definition.model_validate(data)
+    except ValidationError as exc:
+        details = [_detail(prefix, err["loc"], err["msg"]) for err in exc.errors()]
+        raise InvalidInput("the definition is not valid", details) from None
+
+    errors: list[dict[str, Any]] = []
+    for name, spec in definition.inputs.items():
+        if not name.isidentifier():
+            errors.append(_detail(prefix, ("inputs", name), "input names must be identifiers"))
+        if spec.default is not None:
+            problem = check_input_value(spec, spec.default)
+            if problem:
+                errors.append(_detail(prefix, ("inputs", name, "default"), problem))
+
+    all_ids = {step.id for step in definition.steps}
+    seen: set[str] = set()
+    for index, step in enumerate(definition.steps):
+        if step.id in seen:
+            errors.append(_detail(prefix, ("steps", index, "id"), f"duplicate step id {step.id!r}"))
+        errors += _args_errors(step, index, prefix)
+        errors += _template_errors(step.if_, ("steps", index, "if"), seen, all_ids, prefix)
+        errors += _template_errors(step.with_, ("steps", index, "with"), seen, all_ids, prefix)
+        seen.add(step.id)
+    errors += _template_errors(definition.outputs, ("outputs",), all_ids, all_ids, prefix)
+
+    if errors:
+        raise InvalidInput("the definition is not valid", errors)
+    return definition
+
+
+def definition_size(definition: Definition) -> int:
+    return len(json.dumps(definition.dump()))

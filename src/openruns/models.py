@@ -1,0 +1,170 @@
+"""The run and process models every component shares: API resources and workflow I/O."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from openruns.states import RunState, Stage, Trigger
+
+
+class StepState(StrEnum):
+    PENDING = "Pending"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    SKIPPED = "Skipped"
+    CANCELLED = "Cancelled"
+    TIMED_OUT = "TimedOut"
+
+
+class StepRecord(BaseModel):
+    """One step in a run's timeline."""
+
+    id: str
+    uses: str
+    state: StepState = StepState.PENDING
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    error: str | None = None
+
+
+class EmailInfo(BaseModel):
+    """Where an email-triggered run came from."""
+
+    sender: str | None = None
+    subject: str | None = None
+    message_id: str | None = None
+
+
+class ProcessRunInput(BaseModel):
+    """Input of ``ProcessRunWorkflow``: everything a run needs, pinned at start.
+
+    ``definition`` and ``revision`` are None for runs started by a Temporal Schedule: those
+    resolve the published revision (and validate ``inputs``) when the schedule fires.
+    """
+
+    process_id: str
+    process_name: str
+    stage: Stage
+    revision: int | None = None
+    definition: dict[str, Any] | None = None
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    trigger: Trigger
+    name: str
+    file_ids: list[str] = Field(default_factory=list)
+    rerun_of: str | None = None
+    schedule_id: str | None = None
+    parent_run_id: str | None = None
+    test_run_id: str | None = None
+    email: EmailInfo | None = None
+
+
+class StepActivityInput(BaseModel):
+    """What an activity step receives: rendered arguments plus where it runs."""
+
+    run_id: str
+    step_id: str
+    args: dict[str, Any]
+
+
+class ResolveRunInput(BaseModel):
+    process_id: str
+    stage: Stage
+    inputs: dict[str, Any] = Field(default_factory=dict)
+
+
+class ResolvedRun(BaseModel):
+    revision: int
+    definition: dict[str, Any]
+    inputs: dict[str, Any]
+
+
+# ---- API resources -------------------------------------------------------------------------
+
+
+class RunError(BaseModel):
+    message: str
+    step: str | None = None
+    type: str | None = None
+
+
+class Run(BaseModel):
+    """A run as the API shows it. ``state`` always comes from Temporal."""
+
+    id: str
+    name: str | None = None
+    process_id: str | None = None
+    stage: Stage | None = None
+    revision: int | None = None
+    state: RunState
+    trigger: Trigger | None = None
+    inputs: dict[str, Any] | None = None
+    outputs: Any = None
+    error: RunError | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    archived: bool = False
+    archived_at: datetime | None = None
+    rerun_of: str | None = None
+    schedule_id: str | None = None
+    parent_run_id: str | None = None
+    file_ids: list[str] = Field(default_factory=list)
+    email: EmailInfo | None = None
+    temporal_ui_url: str
+    steps: list[StepRecord] | None = Field(
+        None, description="The step timeline; in run details only (not in lists)."
+    )
+
+
+class Process(BaseModel):
+    id: str
+    name: str
+    description: str | None = None
+    stage: Stage
+    draft_revision: int
+    published_revision: int | None = None
+    email_address: str | None = None
+    definition: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProcessCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(None, max_length=10_000)
+    definition: dict[str, Any] | str = Field(description="An object, or YAML/JSON text.")
+
+
+class DraftSave(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    definition: dict[str, Any] | str
+    base_revision: int | None = Field(
+        None, description="Refuse (409) unless the draft is still at this revision."
+    )
+
+
+class RunCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    process_id: str = Field(min_length=1, max_length=64)
+    stage: Stage = Stage.PUBLISHED
+    name: str | None = Field(None, max_length=200)
+    inputs: dict[str, Any] | list[Any] | None = None
+    file_ids: list[str] = Field(default_factory=list, max_length=100)
+    trigger: Literal[Trigger.MANUAL, Trigger.API] = Trigger.API
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    continuation_token: str | None = None

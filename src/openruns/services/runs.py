@@ -1,0 +1,441 @@
+"""Run use cases: start, read, list and cancel runs. Temporal is the only record of a run."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.api.common.v1 import WorkflowExecution as ExecutionRef
+from temporalio.api.enums.v1 import EventType, HistoryEventFilterType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
+from temporalio.client import (
+    Client,
+    WorkflowExecution,
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from openruns import search_attributes as attrs
+from openruns.definition.inputs import resolve_inputs
+from openruns.definition.model import DEFAULT_TIMEOUT_SECONDS
+from openruns.errors import Conflict, InvalidInput, NotFound, error_detail
+from openruns.ids import new_id
+from openruns.models import (
+    EmailInfo,
+    Page,
+    ProcessRunInput,
+    Run,
+    RunError,
+    StepRecord,
+    StepState,
+)
+from openruns.pagination import decode_token, encode_token
+from openruns.services.processes import load_definition, revision_for_stage
+from openruns.settings import Settings
+from openruns.states import RunState, Stage, Trigger, run_state, visibility_filter
+from openruns.store import idempotency
+from openruns.store import processes as process_repo
+
+T = TypeVar("T")
+WORKFLOW_TYPE = "ProcessRunWorkflow"
+STEPS_MEMO = "steps"
+SEARCH_TEXT_LIMIT = 2000
+_SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:@+\-]{1,128}$")
+_WORD = re.compile(r"[\w@.+\-]+", re.UNICODE)
+
+
+@dataclass
+class StartRequest:
+    """A request to start a run of a process, from any trigger."""
+
+    process_id: str
+    stage: Stage
+    trigger: Trigger
+    inputs: Any = None
+    name: str | None = None
+    file_ids: list[str] = field(default_factory=list)
+    email: EmailInfo | None = None
+    run_id: str | None = None  # a deterministic id (email dedupe); new otherwise
+    idempotency_scope: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass
+class Started:
+    run: Run
+    created: bool
+
+
+# ---- starting ------------------------------------------------------------------------------
+
+
+def _search_text(name: str, inputs: dict[str, Any], email: EmailInfo | None) -> str:
+    """The words ``q`` matches: run name, email subject and sender, input values."""
+    words: list[str] = [name]
+    if email:
+        words += [email.subject or "", email.sender or ""]
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            words.append(str(value))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk({k: v for k, v in inputs.items() if k != "email"})
+    text = " ".join(w for w in words if w)
+    return text.encode()[:SEARCH_TEXT_LIMIT].decode(errors="ignore")
+
+
+def _fingerprint(request: StartRequest) -> str:
+    body = orjson.dumps(
+        [
+            request.process_id,
+            request.stage,
+            request.trigger,
+            request.inputs,
+            request.name,
+            request.file_ids,
+        ],
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return hashlib.sha256(body).hexdigest()
+
+
+async def prepare(session: AsyncSession, request: StartRequest) -> ProcessRunInput:
+    """Resolve the process revision for the stage and validate the inputs (422 on bad input)."""
+    process = await process_repo.get_process(session, request.process_id)
+    revision = await revision_for_stage(session, request.process_id, request.stage)
+    definition = load_definition(revision)
+    inputs = resolve_inputs(
+        definition, request.inputs, allow_email=request.trigger == Trigger.EMAIL
+    )
+    now = datetime.now(UTC)
+    return ProcessRunInput(
+        process_id=process.id,
+        process_name=process.name,
+        stage=request.stage,
+        revision=revision.revision,
+        definition=revision.definition,
+        inputs=inputs,
+        trigger=request.trigger,
+        name=request.name or f"{process.name} {now:%Y-%m-%d %H:%M:%S}",
+        file_ids=request.file_ids,
+        email=request.email,
+    )
+
+
+def start_options(run_input: ProcessRunInput) -> dict[str, Any]:
+    """The search attributes, memo and summary every run starts with (API, gateway, schedules)."""
+    pairs: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(attrs.PROCESS_ID, run_input.process_id),
+        SearchAttributePair(attrs.PROCESS_STAGE, run_input.stage.value),
+        SearchAttributePair(attrs.RUN_TRIGGER, run_input.trigger.value),
+        SearchAttributePair(attrs.RUN_STATE, RunState.PENDING.value),
+        SearchAttributePair(attrs.RUN_NAME, run_input.name[:200]),
+        SearchAttributePair(
+            attrs.RUN_SEARCH, _search_text(run_input.name, run_input.inputs, run_input.email)
+        ),
+    ]
+    if run_input.revision is not None:
+        pairs.append(SearchAttributePair(attrs.PROCESS_REVISION, run_input.revision))
+    for key, value in (
+        (attrs.RERUN_OF, run_input.rerun_of),
+        (attrs.SCHEDULE_ID, run_input.schedule_id),
+        (attrs.PARENT_RUN_ID, run_input.parent_run_id),
+        (attrs.TEST_RUN_ID, run_input.test_run_id),
+    ):
+        if value:
+            pairs.append(SearchAttributePair(key, value))
+    memo: dict[str, Any] = {"name": run_input.name}
+    if run_input.email:
+        memo["email"] = run_input.email.model_dump(mode="json")
+    revision = f" r{run_input.revision}" if run_input.revision else ""
+    return {
+        "search_attributes": TypedSearchAttributes(pairs),
+        "memo": memo,
+        "static_summary": f"{run_input.process_name} · {run_input.stage}{revision} · "
+        f"{run_input.trigger}",
+    }
+
+
+async def launch(
+    client: Client, settings: Settings, run_id: str, run_input: ProcessRunInput
+) -> bool:
+    """Start the workflow for ``run_id``; False when that run already exists (idempotent)."""
+    timeout = (run_input.definition or {}).get("timeout", DEFAULT_TIMEOUT_SECONDS)
+    try:
+        await client.start_workflow(
+            WORKFLOW_TYPE,
+            run_input,
+            id=run_id,
+            task_queue=settings.task_queue,
+            execution_timeout=timedelta(seconds=timeout),
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            **start_options(run_input),
+        )
+    except WorkflowAlreadyStartedError:
+        return False  # it ran and closed already: the same run, not a new one
+    return True
+
+
+async def start_run(
+    client: Client, session: AsyncSession, settings: Settings, request: StartRequest
+) -> Started:
+    """Validate, claim the idempotency key (if any), then start the run in Temporal."""
+    run_input = await prepare(session, request)
+    run_id = request.run_id or new_id("run")
+    is_new_claim = True
+    if request.idempotency_key:
+        run_id, is_new_claim = await idempotency.claim(
+            session,
+            request.idempotency_scope or "",
+            request.idempotency_key,
+            run_id,
+            _fingerprint(request),
+        )
+    # Commit before calling Temporal: a claim must outlive a failed start so a retry reuses it,
+    # and no database transaction stays open across the network call.
+    await session.commit()
+    await launch(client, settings, run_id, run_input)
+    if not is_new_claim or request.run_id:
+        return Started(await get_run(client, settings, run_id), created=is_new_claim)
+    now = datetime.now(UTC)
+    return Started(
+        Run(
+            id=run_id,
+            name=run_input.name,
+            process_id=run_input.process_id,
+            stage=run_input.stage,
+            revision=run_input.revision,
+            state=RunState.PENDING,
+            trigger=run_input.trigger,
+            inputs=run_input.inputs,
+            created_at=now,
+            file_ids=run_input.file_ids,
+            email=run_input.email,
+            temporal_ui_url=settings.run_ui_url(run_id),
+        ),
+        created=True,
+    )
+
+
+# ---- reading -------------------------------------------------------------------------------
+
+
+def _from_execution(execution: WorkflowExecution, memo: dict[str, Any], settings: Settings) -> Run:
+    sa = execution.typed_search_attributes
+    state = run_state(execution.status, sa.get(attrs.RUN_STATE))
+    email = memo.get("email")
+    return Run(
+        id=execution.id,
+        name=memo.get("name") or sa.get(attrs.RUN_NAME),
+        process_id=sa.get(attrs.PROCESS_ID),
+        stage=sa.get(attrs.PROCESS_STAGE),
+        revision=sa.get(attrs.PROCESS_REVISION),
+        state=state,
+        trigger=sa.get(attrs.RUN_TRIGGER),
+        created_at=execution.start_time,
+        started_at=sa.get(attrs.RUN_STARTED_AT),
+        ended_at=execution.close_time,
+        rerun_of=sa.get(attrs.RERUN_OF),
+        schedule_id=sa.get(attrs.SCHEDULE_ID),
+        parent_run_id=sa.get(attrs.PARENT_RUN_ID),
+        email=EmailInfo.model_validate(email) if email else None,
+        temporal_ui_url=settings.run_ui_url(execution.id),
+    )
+
+
+async def _history_event(client: Client, run_id: str, *, close: bool) -> HistoryEvent | None:
+    request = GetWorkflowExecutionHistoryRequest(
+        namespace=client.namespace,
+        execution=ExecutionRef(workflow_id=run_id),
+        maximum_page_size=1,
+        history_event_filter_type=(
+            HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
+            if close
+            else HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT
+        ),
+    )
+    response = await client.workflow_service.get_workflow_execution_history(request)
+    events = response.history.events  # the server may return a whole batch, not one event
+    if not events:
+        return None
+    return events[-1] if close else events[0]
+
+
+async def _describe(client: Client, run_id: str) -> WorkflowExecutionDescription:
+    description = await client.get_workflow_handle(run_id).describe()
+    if description.workflow_type != WORKFLOW_TYPE:
+        raise NotFound(f"run {run_id!r} not found")
+    return description
+
+
+async def _run_rpc(run_id: str, call: Awaitable[T]) -> T:
+    """Await a Temporal call about one run; "no such workflow" becomes a 404."""
+    try:
+        return await call
+    except RPCError as exc:
+        if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            raise NotFound(f"run {run_id!r} not found") from None
+        raise
+
+
+async def _error(client: Client, event: HistoryEvent, status: WorkflowExecutionStatus) -> RunError:
+    if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+        failure = await client.data_converter.decode_failure(
+            event.workflow_execution_failed_event_attributes.failure
+        )
+        details = failure.details if isinstance(failure, ApplicationError) else ()
+        step = details[0].get("step") if details and isinstance(details[0], dict) else None
+        kind = failure.type if isinstance(failure, ApplicationError) else type(failure).__name__
+        return RunError(message=str(failure), step=step, type=kind)
+    if status == WorkflowExecutionStatus.TIMED_OUT:
+        return RunError(message="the run exceeded its execution timeout", type="TimedOut")
+    if status == WorkflowExecutionStatus.TERMINATED:
+        reason = event.workflow_execution_terminated_event_attributes.reason
+        return RunError(message=f"terminated: {reason or 'by an operator'}", type="Terminated")
+    return RunError(message="the run was cancelled", type="Cancelled")
+
+
+def _final_timeline(steps: list[StepRecord], state: RunState, ended: datetime | None) -> None:
+    """Close steps left Running by a run that ended without finishing them (timeout, stop)."""
+    closing = {
+        RunState.TIMED_OUT: StepState.TIMED_OUT,
+        RunState.CANCELLED: StepState.CANCELLED,
+        RunState.FAILED: StepState.FAILED,
+    }.get(state)
+    if closing is None:
+        return
+    for step in steps:
+        if step.state == StepState.RUNNING:
+            step.state, step.ended_at = closing, step.ended_at or ended
+
+
+async def get_run(client: Client, settings: Settings, run_id: str) -> Run:
+    """One run with inputs, outputs, error and step timeline."""
+    description, first = await asyncio.gather(
+        _run_rpc(run_id, _describe(client, run_id)),
+        _run_rpc(run_id, _history_event(client, run_id, close=False)),
+    )
+    memo = dict(await description.memo())
+    run = _from_execution(description, memo, settings)
+    if first is not None:
+        payloads = first.workflow_execution_started_event_attributes.input.payloads
+        if payloads:
+            [run_input] = await client.data_converter.decode(payloads, [ProcessRunInput])
+            run.inputs = run_input.inputs
+            run.file_ids = run_input.file_ids
+            run.revision = run.revision or run_input.revision
+    steps = [StepRecord.model_validate(s) for s in memo.get(STEPS_MEMO) or []]
+    if run.state.is_final:
+        close = await _history_event(client, run_id, close=True)
+        if close is not None and run.state == RunState.SUCCEEDED:
+            attributes = close.workflow_execution_completed_event_attributes
+            [run.outputs] = await client.data_converter.decode_wrapper(attributes.result) or [None]
+        elif close is not None:
+            assert description.status is not None
+            run.error = await _error(client, close, description.status)
+        _final_timeline(steps, run.state, run.ended_at)
+    run.steps = steps
+    return run
+
+
+# ---- listing -------------------------------------------------------------------------------
+
+
+@dataclass
+class RunFilters:
+    process_id: str | None = None
+    stage: Stage | None = None
+    state: RunState | None = None
+    trigger: Trigger | None = None
+    q: str | None = None
+
+
+def _literal(name: str, value: str) -> str:
+    if not _SAFE_VALUE.match(value):
+        raise InvalidInput(f"invalid {name}", [error_detail((name,), "unexpected characters")])
+    return f"'{value}'"
+
+
+def build_query(filters: RunFilters) -> str:
+    """The Temporal visibility query for ``filters`` (test runs only when asked for)."""
+    clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'"]
+    if filters.process_id:
+        clauses.append(f"ProcessId = {_literal('process_id', filters.process_id)}")
+    if filters.stage:
+        clauses.append(f"ProcessStage = '{filters.stage.value}'")
+    if filters.trigger:
+        clauses.append(f"RunTrigger = '{filters.trigger.value}'")
+    else:
+        clauses.append(f"RunTrigger != '{Trigger.TEST.value}'")
+    if filters.state:
+        clauses.append(f"({visibility_filter(filters.state)})")
+    for word in _WORD.findall(filters.q or "")[:10]:
+        clauses.append(f"RunSearch = '{word.replace(chr(39), '')}'")
+    return " AND ".join(clauses)
+
+
+async def list_runs(
+    client: Client, settings: Settings, filters: RunFilters, limit: int, token: str | None
+) -> Page[Run]:
+    """A page of runs in Temporal's visibility order (unfinished first, then newest ended)."""
+    query = build_query(filters)
+    query_hash = hashlib.sha256(query.encode()).hexdigest()[:12]
+    temporal_token = None
+    if token:
+        state = decode_token(token)
+        if state.get("q") != query_hash or not isinstance(state.get("t"), str):
+            raise InvalidInput(
+                "this continuation_token belongs to a different query",
+                [error_detail(("continuation_token",), "filters changed since it was issued")],
+            )
+        temporal_token = bytes.fromhex(state["t"])
+    iterator = client.list_workflows(query, page_size=limit, next_page_token=temporal_token)
+    await iterator.fetch_next_page()
+    executions = list(iterator.current_page or [])
+    memos = await asyncio.gather(*(e.memo() for e in executions))
+    items = [_from_execution(e, dict(m), settings) for e, m in zip(executions, memos, strict=True)]
+    next_token = None
+    if iterator.next_page_token:
+        next_token = encode_token({"t": iterator.next_page_token.hex(), "q": query_hash})
+    return Page[Run](items=items, continuation_token=next_token)
+
+
+# ---- cancelling ----------------------------------------------------------------------------
+
+
+async def cancel_run(client: Client, settings: Settings, run_id: str) -> Run:
+    """Request cancellation of a Pending or Running run (409 when it has finished)."""
+    description = await _run_rpc(run_id, _describe(client, run_id))
+    run = _from_execution(description, dict(await description.memo()), settings)
+    if run.state.is_final:
+        raise Conflict(f"run {run_id!r} has already finished ({run.state})")
+    try:
+        await client.get_workflow_handle(run_id).cancel()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise Conflict(f"run {run_id!r} has already finished") from None
+        raise
+    return run

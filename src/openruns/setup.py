@@ -1,0 +1,32 @@
+"""Making a deployment ready: schema migrations, search attributes, the configured API key."""
+
+from __future__ import annotations
+
+import logging
+
+from temporalio.client import Client
+
+from openruns.search_attributes import register_search_attributes
+from openruns.settings import Settings
+from openruns.store import Database
+from openruns.store.apikeys import create_key
+from openruns.store.migrate import migrate
+from openruns.temporal import is_unavailable
+
+log = logging.getLogger(__name__)
+
+
+async def ensure_ready(
+    settings: Settings, database: Database, client: Client, *, strict: bool = True
+) -> None:
+    """Idempotent set-up. With ``strict=False`` an unreachable Temporal is logged, not raised."""
+    await migrate(database)
+    if settings.api_key is not None:
+        async with database.session() as session:
+            await create_key(session, "OPENRUNS_API_KEY", settings.api_key.get_secret_value())
+    try:
+        await register_search_attributes(client, settings.namespace)
+    except Exception as exc:
+        if strict or not is_unavailable(exc):
+            raise
+        log.warning("Temporal is not reachable yet; search attributes not checked: %s", exc)

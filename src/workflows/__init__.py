@@ -1,0 +1,1 @@
+"""Temporal workflows: pure, deterministic orchestration of runs."""

@@ -1,0 +1,236 @@
+"""Runs through the API alone, against the real dev server: the six states and the contract."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from openruns.settings import Settings
+from openruns.store import Database
+from tests.helpers.api import create_process, get_run, start_run, wait_for_state
+from tests.helpers.http_server import LocalHttpServer
+from worker import worker_for
+
+INVOICE = {
+    "inputs": {
+        "customer": {"type": "string", "required": True},
+        "amount": {"type": "number", "default": 0},
+    },
+    "steps": [
+        {"id": "total", "uses": "set", "with": {"net": "{{ inputs.amount }}",
+                                                 "gross": "{{ inputs.amount * 1.2 }}"}},
+        {"id": "reject", "if": "{{ steps.total.gross > 10000 }}", "uses": "fail",
+         "with": {"message": "amount too large: {{ steps.total.gross }}"}},
+    ],
+    "outputs": {"gross": "{{ steps.total.gross }}", "who": "{{ inputs.customer | upper }}"},
+}  # fmt: skip
+
+
+async def test_run_succeeds_with_outputs(api: httpx.AsyncClient, worker: object) -> None:
+    process = await create_process(api, INVOICE)
+    run = await start_run(api, process["id"], inputs={"customer": "acme", "amount": 100})
+    assert run["state"] in {"Pending", "Running", "Succeeded"}
+    assert run["id"].startswith("run-") and run["trigger"] == "api"
+
+    done = await wait_for_state(api, run["id"])
+    assert done["state"] == "Succeeded", done
+    assert done["outputs"] == {"gross": 120.0, "who": "ACME"}
+    assert done["inputs"] == {"customer": "acme", "amount": 100}
+    assert done["revision"] == 1 and done["stage"] == "Draft"
+    assert [(s["id"], s["state"]) for s in done["steps"]] == [
+        ("total", "Succeeded"),
+        ("reject", "Skipped"),
+    ]
+    assert done["started_at"] and done["ended_at"] and done["error"] is None
+    assert done["temporal_ui_url"].endswith(f"/workflows/{run['id']}")
+
+
+async def test_fail_step_fails_the_run_naming_the_step(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    process = await create_process(api, INVOICE)
+    run = await start_run(api, process["id"], inputs={"customer": "acme", "amount": 20000})
+    done = await wait_for_state(api, run["id"])
+    assert done["state"] == "Failed"
+    assert done["error"]["step"] == "reject"
+    assert "amount too large: 24000.0" in done["error"]["message"]
+    assert done["steps"][1]["state"] == "Failed"
+    assert done["outputs"] is None
+
+
+async def test_http_step_against_a_500_fails_the_run(
+    api: httpx.AsyncClient, worker: object, http_server: LocalHttpServer
+) -> None:
+    definition = {
+        "steps": [
+            {"id": "call", "uses": "http", "retry": {"max_attempts": 2, "initial_interval": 0.1},
+             "with": {"url": f"{http_server.url}/status/500"}},
+        ]
+    }  # fmt: skip
+    process = await create_process(api, definition)
+    run = await start_run(api, process["id"])
+    done = await wait_for_state(api, run["id"])
+    assert done["state"] == "Failed"
+    assert done["error"]["step"] == "call"
+    assert "HTTP 500" in done["error"]["message"]
+    assert http_server.counts["/status/500"] == 2  # retried as configured, then failed
+
+
+async def test_http_step_succeeds_and_sends_an_idempotency_key(
+    api: httpx.AsyncClient, worker: object, http_server: LocalHttpServer
+) -> None:
+    definition = {
+        "inputs": {"n": {"type": "integer", "default": 3}},
+        "steps": [
+            {"id": "post", "uses": "http",
+             "with": {"method": "post", "url": f"{http_server.url}/echo",
+                      "json": {"n": "{{ inputs.n }}"}}},
+        ],
+        "outputs": {"echoed": "{{ steps.post.json.json.n }}", "status": "{{ steps.post.status }}"},
+    }  # fmt: skip
+    process = await create_process(api, definition)
+    run = await start_run(api, process["id"])
+    done = await wait_for_state(api, run["id"])
+    assert done["state"] == "Succeeded", done
+    assert done["outputs"] == {"echoed": 3, "status": 200}
+    assert http_server.requests[-1]["headers"]["Idempotency-Key"] == f"{run['id']}/post"
+
+
+async def test_cancel_while_sleeping(api: httpx.AsyncClient, worker: object) -> None:
+    process = await create_process(
+        api, {"steps": [{"id": "wait", "uses": "sleep", "with": {"seconds": 60}}]}
+    )
+    run = await start_run(api, process["id"])
+    running = await wait_for_state(api, run["id"], "Running")
+    assert running["steps"][0]["state"] == "Running"
+
+    response = await api.post(f"/v2/runs/{run['id']}/cancel")
+    assert response.status_code == 202, response.text
+    done = await wait_for_state(api, run["id"])
+    assert done["state"] == "Cancelled"
+    assert done["steps"][0]["state"] == "Cancelled"
+
+    again = await api.post(f"/v2/runs/{run['id']}/cancel")
+    assert again.status_code == 409
+    assert "already finished" in again.json()["message"]
+
+
+async def test_timeout_ends_timed_out(api: httpx.AsyncClient, worker: object) -> None:
+    definition = {"timeout": 2, "steps": [{"id": "wait", "uses": "sleep", "with": {"seconds": 30}}]}
+    process = await create_process(api, definition)
+    run = await start_run(api, process["id"])
+    done = await wait_for_state(api, run["id"], timeout=20)
+    assert done["state"] == "TimedOut"
+    assert done["steps"][0]["state"] == "TimedOut"
+    assert "timeout" in done["error"]["message"]
+
+
+async def test_pending_until_a_worker_polls(
+    api: httpx.AsyncClient, client: Client, settings: Settings, database: Database
+) -> None:
+    process = await create_process(api, INVOICE)
+    run = await start_run(api, process["id"], inputs={"customer": "x"})
+    await asyncio.sleep(0.5)  # nobody polls this test's task queue yet
+    assert (await get_run(api, run["id"]))["state"] == "Pending"
+    listed = await api.get("/v2/runs", params={"process_id": process["id"], "state": "Pending"})
+    assert [r["id"] for r in listed.json()["items"]] == [run["id"]]
+
+    async with worker_for(client, settings, database):
+        done = await wait_for_state(api, run["id"])
+    assert done["state"] == "Succeeded"
+
+
+async def test_revision_is_pinned_when_the_draft_changes(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    v1 = {"steps": [{"id": "wait", "uses": "sleep", "with": {"seconds": 1}}], "outputs": {"v": 1}}
+    process = await create_process(api, v1)
+    run = await start_run(api, process["id"])
+    await wait_for_state(api, run["id"], "Running")
+    response = await api.put(
+        f"/v2/processes/{process['id']}/draft", json={"definition": {**v1, "outputs": {"v": 2}}}
+    )
+    assert response.json()["draft_revision"] == 2
+    done = await wait_for_state(api, run["id"])
+    assert done["outputs"] == {"v": 1} and done["revision"] == 1
+
+
+async def test_same_idempotency_key_gives_one_run(api: httpx.AsyncClient, worker: object) -> None:
+    process = await create_process(api, INVOICE)
+    body = {"process_id": process["id"], "stage": "Draft", "inputs": {"customer": "c"}}
+    headers = {"Idempotency-Key": "order-42"}
+    responses = await asyncio.gather(
+        *(api.post("/v2/runs", json=body, headers=headers) for _ in range(5))
+    )
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json()["id"] for r in responses}) == 1
+    listed = await api.get("/v2/runs", params={"process_id": process["id"]})
+    assert len(listed.json()["items"]) == 1
+
+    different = await api.post(
+        "/v2/runs", json={**body, "inputs": {"customer": "d"}}, headers=headers
+    )
+    assert different.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("inputs", "path"),
+    [
+        ({}, "inputs.customer"),
+        ({"customer": "x", "amount": "lots"}, "inputs.amount"),
+        ({"customer": "x", "nope": 1}, "inputs.nope"),
+    ],
+)
+async def test_bad_inputs_are_422(api: httpx.AsyncClient, inputs: dict, path: str) -> None:
+    process = await create_process(api, INVOICE)
+    response = await api.post(
+        "/v2/runs", json={"process_id": process["id"], "stage": "Draft", "inputs": inputs}
+    )
+    assert response.status_code == 422
+    assert path in [d["path"] for d in response.json()["details"]]
+
+
+async def test_kognitos_style_inputs(api: httpx.AsyncClient, worker: object) -> None:
+    process = await create_process(api, INVOICE)
+    run = await start_run(api, process["id"], inputs=[{"name": "customer", "value": "k"}])
+    assert (await wait_for_state(api, run["id"]))["inputs"] == {"customer": "k", "amount": 0}
+
+
+async def test_published_stage_needs_a_published_revision(api: httpx.AsyncClient) -> None:
+    process = await create_process(api, INVOICE)
+    response = await api.post("/v2/runs", json={"process_id": process["id"], "stage": "Published"})
+    assert response.status_code == 409
+    assert "no published revision" in response.json()["message"]
+
+
+async def test_unknown_ids_are_404(api: httpx.AsyncClient) -> None:
+    assert (await api.get("/v2/runs/run-nope")).status_code == 404
+    assert (await api.post("/v2/runs/run-nope/cancel")).status_code == 404
+    response = await api.post("/v2/runs", json={"process_id": "proc-nope", "stage": "Draft"})
+    assert response.status_code == 404
+    assert response.json()["message"] == "process 'proc-nope' not found"
+
+
+async def test_no_key_is_401(api: httpx.AsyncClient) -> None:
+    for headers in (
+        {"x-api-key": ""},
+        {"x-api-key": "wrong"},
+        {"x-api-key": "", "Authorization": "Bearer wrong"},
+    ):
+        response = await api.get("/v2/runs", headers=headers)
+        assert response.status_code == 401, headers
+        assert response.json()["message"]
+    health = await api.get("/v2/health", headers={"x-api-key": ""})
+    assert health.status_code == 200 and health.json() == {"status": "OK"}
+
+
+async def test_bearer_key_works(api: httpx.AsyncClient, settings: Settings) -> None:
+    assert settings.api_key is not None
+    key = settings.api_key.get_secret_value()
+    response = await api.get(
+        "/v2/runs", headers={"x-api-key": "", "Authorization": f"Bearer {key}"}
+    )
+    assert response.status_code == 200

@@ -1,0 +1,86 @@
+"""The OpenRuns worker: polls the task queue and runs the workflows and activities listed here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import timedelta
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.http import HttpActivities
+from activities.runs import RunActivities
+from openruns.settings import Settings
+from openruns.setup import ensure_ready
+from openruns.store import Database
+from openruns.temporal import connect
+from workflows.process_run import ProcessRunWorkflow
+
+log = logging.getLogger("openruns.worker")
+
+WORKFLOWS = [ProcessRunWorkflow]
+
+# Templates run inside workflows: Jinja2 is pure, so it is passed through the sandbox.
+SANDBOX = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "jinja2", "markupsafe", "pydantic", "openruns"
+    )
+)
+
+
+@asynccontextmanager
+async def worker_for(
+    client: Client, settings: Settings, database: Database
+) -> AsyncIterator[Worker]:
+    """A worker with every workflow and activity registered, shut down cleanly on exit."""
+    async with httpx.AsyncClient(follow_redirects=False) as http_client:
+        http = HttpActivities(http_client, settings.http_allow)
+        runs = RunActivities(database)
+        worker = Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=WORKFLOWS,
+            activities=[http.http_request, runs.resolve_run],
+            workflow_runner=SANDBOX,
+            # A bug in a run fails that run instead of retrying its workflow task forever.
+            workflow_failure_exception_types=[Exception],
+            graceful_shutdown_timeout=timedelta(seconds=10),
+        )
+        async with worker:
+            yield worker
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM, then finish in-flight tasks and exit."""
+    client = await connect(settings)
+    database = Database.from_settings(settings)
+    if settings.auto_setup:
+        await ensure_ready(settings, database, client)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with worker_for(client, settings, database):
+            log.info(
+                "worker polling task queue %r on %s", settings.task_queue, settings.temporal_target
+            )
+            await stop.wait()
+    finally:
+        await database.dispose()
+
+
+def main() -> None:
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level)
+    asyncio.run(run_worker(settings))
+
+
+if __name__ == "__main__":
+    main()
