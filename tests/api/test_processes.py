@@ -7,7 +7,10 @@ import pytest
 
 from tests.helpers.api import create_process
 
-SIMPLE = {"steps": [{"id": "a", "uses": "set", "with": {"x": 1}}], "outputs": {"x": "{{ steps.a.x }}"}}
+SIMPLE = {
+    "steps": [{"id": "a", "uses": "set", "with": {"x": 1}}],
+    "outputs": {"x": "{{ steps.a.x }}"},
+}
 
 
 async def test_create_read_edit_publish_delete(api: httpx.AsyncClient) -> None:

@@ -18,9 +18,7 @@ from tests.helpers.api import create_process
 
 async def test_temporal_down_is_503_and_nothing_half_created(tmp_path: Path) -> None:
     key = f"ork_{uuid.uuid4().hex}"
-    settings = Settings(
-        data_dir=tmp_path, temporal_address=f"127.0.0.1:{free_port()}", api_key=key
-    )
+    settings = Settings(data_dir=tmp_path, temporal_address=f"127.0.0.1:{free_port()}", api_key=key)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -98,7 +98,11 @@ def test_inputs_resolution() -> None:
     }
     with pytest.raises(InvalidInput) as info:
         resolve_inputs(definition, {"customer": "a", "tier": "bronze"})
-    assert info.value.details == [{"path": "inputs.tier", "message": "must be one of ['gold', 'silver']"}]
+    assert info.value.details == [
+        {"path": "inputs.tier", "message": "must be one of ['gold', 'silver']"}
+    ]
     with pytest.raises(InvalidInput):
         resolve_inputs(definition, [{"name": "customer"}, {"name": "customer", "value": 1}])
-    assert resolve_inputs(definition, {"customer": "a", "email": {}}, allow_email=True)["email"] == {}
+    assert (
+        resolve_inputs(definition, {"customer": "a", "email": {}}, allow_email=True)["email"] == {}
+    )
