@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: dev test lint typecheck bench test-faults clean
+.PHONY: dev test lint typecheck bench bench-quick test-faults clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ typecheck: $(STAMP)
 
 test: $(STAMP) lint typecheck  ## the whole suite against a real Temporal dev server
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)  ## benchmarks against raw Temporal → docs/benchmarks.md (not part of test)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench --quick
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache

@@ -25,7 +25,8 @@ def temporal_binary() -> str:
     return found
 
 
-def temporal_server_command(settings: Settings) -> list[str]:
+def temporal_server_command(settings: Settings, *extra: str) -> list[str]:
+    """``temporal server start-dev`` on a SQLite file in the data dir (WAL, synchronous=normal)."""
     database = (settings.data_dir / "temporal.db").resolve()
     return [
         temporal_binary(),
@@ -39,6 +40,8 @@ def temporal_server_command(settings: Settings) -> list[str]:
         "--ui-port", str(settings.temporal_ui_port),
         "--namespace", settings.namespace,
         "--log-level", "warn",
+        "--ui-disable-news-fetch",
+        *extra,
     ]  # fmt: skip
 
 
@@ -62,10 +65,24 @@ class Stack:
 
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
+    def spawn(
+        self,
+        name: str,
+        command: list[str],
+        env: dict[str, str] | None = None,
+        log: Path | None = None,
+    ) -> None:
+        """Start ``command``; its output goes to ``log`` when given, else to ours."""
+        output = log.open("ab") if log else None
         self.processes[name] = subprocess.Popen(
-            command, env={**os.environ, **(env or {})}, start_new_session=True
+            command,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
         )
+        if output:
+            output.close()
 
     def first_exited(self) -> tuple[str, int] | None:
         for name, process in self.processes.items():

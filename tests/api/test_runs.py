@@ -234,3 +234,23 @@ async def test_bearer_key_works(api: httpx.AsyncClient, settings: Settings) -> N
         "/v2/runs", headers={"x-api-key": "", "Authorization": f"Bearer {key}"}
     )
     assert response.status_code == 200
+
+
+async def test_wait_long_polls_until_the_run_ends(api: httpx.AsyncClient, worker: object) -> None:
+    definition = {
+        "steps": [{"id": "nap", "uses": "sleep", "with": {"seconds": 1}}],
+        "outputs": {"ok": True},
+    }
+    process = await create_process(api, definition)
+    run = await start_run(api, process["id"])
+    response = await api.get(f"/v2/runs/{run['id']}", params={"wait": 20})
+    assert response.json()["state"] == "Succeeded"
+    assert response.json()["outputs"] == {"ok": True}
+
+    slow = await create_process(
+        api, {"steps": [{"id": "nap", "uses": "sleep", "with": {"seconds": 30}}]}
+    )
+    slow_run = await start_run(api, slow["id"])
+    response = await api.get(f"/v2/runs/{slow_run['id']}", params={"wait": 0.5})
+    assert response.status_code == 200 and response.json()["state"] == "Running"
+    assert (await api.get(f"/v2/runs/{slow_run['id']}", params={"wait": 61})).status_code == 422

@@ -67,9 +67,17 @@ async def list_runs(
 
 
 @router.get("/runs/{run_id}")
-async def get_run(run_id: str, temporal: TemporalDep, settings: SettingsDep, _: ApiKeyDep) -> Run:
-    """One run with inputs, outputs, error and step timeline."""
-    return await service.get_run(temporal, settings, run_id)
+async def get_run(
+    run_id: str,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    _: ApiKeyDep,
+    wait: Annotated[
+        float, Query(ge=0, le=60, description="Seconds to wait for the run to finish.")
+    ] = 0,
+) -> Run:
+    """One run with inputs, outputs, error and step timeline; ``wait`` long-polls for the end."""
+    return await service.get_run(temporal, settings, run_id, wait=wait)
 
 
 @router.post("/runs/{run_id}/cancel", status_code=status.HTTP_202_ACCEPTED)

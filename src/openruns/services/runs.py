@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -266,22 +267,38 @@ def _from_execution(execution: WorkflowExecution, memo: dict[str, Any], settings
     )
 
 
-async def _history_event(client: Client, run_id: str, *, close: bool) -> HistoryEvent | None:
+async def _history_event(
+    client: Client, run_id: str, *, close: bool, wait: float = 0
+) -> HistoryEvent | None:
+    """The first event, or the close event (long-polling up to ``wait`` seconds for it)."""
     request = GetWorkflowExecutionHistoryRequest(
         namespace=client.namespace,
         execution=ExecutionRef(workflow_id=run_id),
         maximum_page_size=1,
+        wait_new_event=wait > 0,
         history_event_filter_type=(
             HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
             if close
             else HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT
         ),
     )
-    response = await client.workflow_service.get_workflow_execution_history(request)
-    events = response.history.events  # the server may return a whole batch, not one event
-    if not events:
-        return None
-    return events[-1] if close else events[0]
+    deadline = time.monotonic() + wait
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            response = await client.workflow_service.get_workflow_execution_history(
+                request, timeout=timedelta(seconds=remaining + 1) if wait > 0 else None
+            )
+        except RPCError as exc:
+            if wait > 0 and exc.status == RPCStatusCode.DEADLINE_EXCEEDED:
+                return None
+            raise
+        events = response.history.events  # the server may return a whole batch, not one event
+        if events:
+            return events[-1] if close else events[0]
+        if wait <= 0 or not response.next_page_token or time.monotonic() >= deadline:
+            return None
+        request.next_page_token = response.next_page_token  # the server's poll ended: go on
 
 
 async def _describe(client: Client, run_id: str) -> WorkflowExecutionDescription:
@@ -332,8 +349,14 @@ def _final_timeline(steps: list[StepRecord], state: RunState, ended: datetime | 
             step.state, step.ended_at = closing, step.ended_at or ended
 
 
-async def get_run(client: Client, settings: Settings, run_id: str) -> Run:
-    """One run with inputs, outputs, error and step timeline."""
+async def get_run(client: Client, settings: Settings, run_id: str, wait: float = 0) -> Run:
+    """One run with inputs, outputs, error and step timeline.
+
+    ``wait`` > 0 long-polls (up to that many seconds) until the run has finished.
+    """
+    close = None
+    if wait > 0:
+        close = await _run_rpc(run_id, _history_event(client, run_id, close=True, wait=wait))
     description, first = await asyncio.gather(
         _run_rpc(run_id, _describe(client, run_id)),
         _run_rpc(run_id, _history_event(client, run_id, close=False)),
@@ -349,7 +372,8 @@ async def get_run(client: Client, settings: Settings, run_id: str) -> Run:
             run.revision = run.revision or run_input.revision
     steps = [StepRecord.model_validate(s) for s in memo.get(STEPS_MEMO) or []]
     if run.state.is_final:
-        close = await _history_event(client, run_id, close=True)
+        if close is None:
+            close = await _history_event(client, run_id, close=True)
         if close is not None and run.state == RunState.SUCCEEDED:
             attributes = close.workflow_execution_completed_event_attributes
             [run.outputs] = await client.data_converter.decode_wrapper(attributes.result) or [None]

@@ -1,0 +1,1 @@
+"""``make bench``: OpenRuns against the raw Temporal client, same server, same run."""

@@ -1,0 +1,84 @@
+"""docs/benchmarks.md: the generated results between markers; the rest of the file is kept."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+from bench.scenarios import Figure, Results
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+HEADER = """# Benchmarks
+
+`make bench` starts its own stack (Temporal dev server on a fresh SQLite file, the OpenRuns
+worker, API and gateway as separate processes, and a raw-Temporal baseline worker), runs every
+scenario, and rewrites the section between the markers below. The raw baseline is measured in
+the same run on the same server, and every figure is reported as a ratio to it, because these
+machines are shared and noisy. `make bench-quick` (`--quick`) is the everyday version.
+
+"""
+
+
+def _row(figure: Figure, q: float) -> str:
+    s = figure.summary(q)
+    if figure.higher_is_better:
+        ratio = s["or_p50"] / s["raw_p50"]
+        met = _met(figure.target, ratio, higher=True)
+    else:
+        ratio = s["or_p50"] / s["raw_p50"]
+        met = _met(figure.target, ratio, higher=False, p95=s["or_pq"])
+    single = len(figure.openruns) == 1
+    ours = f"{s['or_p50']:.1f}" if single else f"{s['or_p50']:.1f} / {s['or_pq']:.1f}"
+    raw = f"{s['raw_p50']:.1f}" if single else f"{s['raw_p50']:.1f} / {s['raw_pq']:.1f}"
+    note = f" {figure.note}" if figure.note else ""
+    return f"| {figure.name} | {figure.unit} | {ours} | {raw} | {ratio:.2f}× | {figure.target}{note} | {met} |"
+
+
+def _met(target: str, ratio: float, *, higher: bool, p95: float | None = None) -> str:
+    if target.startswith("p50 ≤ "):
+        return "yes" if ratio <= float(target.split("≤ ")[1].split("×")[0]) else "no"
+    if target.startswith("≥ "):
+        return "yes" if ratio >= float(target.split("≥ ")[1].split("×")[0]) else "no"
+    if target.startswith("p95 ≤ ") and p95 is not None:
+        return "yes" if p95 <= float(target.split("≤ ")[1].split(" ms")[0]) else "no"
+    return ""
+
+
+def render(results: Results, machine: dict[str, str], versions: dict[str, str],
+           args: argparse.Namespace, seconds: float) -> str:  # fmt: skip
+    lines = [
+        START,
+        f"## Latest results ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
+        f"{'--quick' if args.quick else 'full'} run, {seconds:.0f} s)",
+        "",
+        "Machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()) + "  ",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
+        "",
+        "Figures are median / p90 (listing: median / p95); a single figure is one burst. "
+        "Ratio = OpenRuns ÷ raw on medians (time: lower is better; rates: higher is better).",
+        "",
+        "| scenario | unit | OpenRuns | raw Temporal | ratio | target | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for figure in results.figures:
+        lines.append(_row(figure, 0.95 if figure.name.startswith("Listing") else 0.9))
+    lines += ["", "Peak RSS during the throughput run:", ""]
+    lines += [f"- {name}: {mib:.0f} MiB" for name, mib in results.memory.items()]
+    if results.notes:
+        lines += ["", *[f"- {note}" for note in results.notes]]
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def write_report(path: Path, results: Results, machine: dict[str, str],
+                 versions: dict[str, str], args: argparse.Namespace, seconds: float) -> None:  # fmt: skip
+    block = render(results, machine, versions, args, seconds)
+    text = path.read_text() if path.exists() else HEADER + START + "\n" + END + "\n"
+    if START not in text:
+        text = text + "\n" + START + "\n" + END + "\n"
+    before, rest = text.split(START, 1)
+    after = rest.split(END, 1)[1]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(before + block + after)

@@ -1,0 +1,308 @@
+"""The scenarios: each measures OpenRuns and the raw Temporal client in the same run."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import smtplib
+import statistics
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+
+from bench.raw_worker import RAW_TASK_QUEUE, RawBenchWorkflow
+from openruns.models import ProcessRunInput
+from openruns.services.runs import start_options
+from openruns.states import Stage, Trigger
+
+SET_PROCESS = {
+    "inputs": {"amount": {"type": "number", "default": 0}},
+    "steps": [{"id": "total", "uses": "set", "with": {"gross": "{{ inputs.amount * 1.2 }}"}}],
+    "outputs": {"gross": "{{ steps.total.gross }}"},
+}
+
+
+def quantile(values: list[float], q: float) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q * 100) - 1]
+
+
+@dataclass
+class Figure:
+    """One measured figure, OpenRuns against the raw baseline."""
+
+    name: str
+    unit: str
+    openruns: list[float]
+    raw: list[float]
+    higher_is_better: bool = False
+    target: str = ""
+    note: str = ""
+
+    def summary(self, q: float = 0.9) -> dict[str, float]:
+        return {
+            "or_p50": statistics.median(self.openruns),
+            "or_pq": quantile(self.openruns, q),
+            "raw_p50": statistics.median(self.raw),
+            "raw_pq": quantile(self.raw, q),
+        }
+
+    @property
+    def ratio(self) -> float:
+        """OpenRuns over raw, on medians (for rates: raw over OpenRuns inverted, >1 is faster)."""
+        s = self.summary()
+        return s["or_p50"] / s["raw_p50"] if s["raw_p50"] else float("nan")
+
+
+@dataclass
+class Results:
+    figures: list[Figure] = field(default_factory=list)
+    memory: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+async def create_process(api: httpx.AsyncClient, definition: dict[str, Any]) -> str:
+    response = await api.post(
+        "/v2/processes", json={"name": f"bench-{uuid.uuid4().hex[:8]}", "definition": definition}
+    )
+    response.raise_for_status()
+    process_id: str = response.json()["id"]
+    (await api.post(f"/v2/processes/{process_id}/publish")).raise_for_status()
+    return process_id
+
+
+async def openruns_run(api: httpx.AsyncClient, process_id: str, amount: float) -> None:
+    response = await api.post(
+        "/v2/runs",
+        json={"process_id": process_id, "stage": "Published", "inputs": {"amount": amount}},
+    )
+    response.raise_for_status()
+    run_id = response.json()["id"]
+    while True:
+        run = (await api.get(f"/v2/runs/{run_id}", params={"wait": 30})).json()
+        if run["state"] == "Succeeded":
+            return
+        if run["state"] not in ("Pending", "Running"):
+            raise RuntimeError(f"run {run_id} ended {run['state']}: {run.get('error')}")
+
+
+async def raw_run(client: Client, amount: float) -> None:
+    await client.execute_workflow(
+        RawBenchWorkflow.run,
+        {"amount": amount},
+        id=f"raw-{uuid.uuid4()}",
+        task_queue=RAW_TASK_QUEUE,
+    )
+
+
+async def timed(call: Callable[[], Awaitable[Any]]) -> float:
+    started = time.perf_counter()
+    await call()
+    return (time.perf_counter() - started) * 1000
+
+
+async def latency(api: httpx.AsyncClient, client: Client, process_id: str, n: int) -> Figure:
+    """Trigger → Succeeded, sequential; OpenRuns and raw alternate so noise hits both."""
+    for _ in range(5):  # warm up both paths
+        await openruns_run(api, process_id, 1)
+        await raw_run(client, 1)
+    ours, raw = [], []
+    for i in range(n):
+        ours.append(await timed(functools.partial(openruns_run, api, process_id, i)))
+        raw.append(await timed(functools.partial(raw_run, client, i)))
+    return Figure(
+        "Latency: trigger → Succeeded (one `set` step)", "ms", ours, raw, target="p50 ≤ 1.2× raw"
+    )
+
+
+async def _wait_count(client: Client, query: str, n: int, timeout: float = 600) -> float:
+    deadline = time.monotonic() + timeout
+    while (await client.count_workflows(query)).count < n:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"fewer than {n} workflows match {query!r} after {timeout}s")
+        await asyncio.sleep(0.05)
+    return time.perf_counter()
+
+
+async def _burst(n: int, concurrency: int, start_one: Callable[[int], Awaitable[Any]]) -> float:
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(i: int) -> None:
+        async with semaphore:
+            await start_one(i)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(n)))
+    return started
+
+
+async def throughput(
+    api: httpx.AsyncClient, client: Client, n: int, concurrency: int
+) -> tuple[Figure, Figure]:
+    """n runs triggered at bounded concurrency: starts/s and completions/s."""
+    process_id = await create_process(api, SET_PROCESS)
+
+    async def start_ours(i: int) -> None:
+        response = await api.post(
+            "/v2/runs",
+            json={"process_id": process_id, "stage": "Published", "inputs": {"amount": i}},
+        )
+        response.raise_for_status()
+
+    batch = uuid.uuid4().hex[:8]
+
+    async def start_raw(i: int) -> None:
+        await client.start_workflow(
+            RawBenchWorkflow.run, {"amount": i}, id=f"raw-{batch}-{i}", task_queue=RAW_TASK_QUEUE
+        )
+
+    rates: dict[str, tuple[float, float]] = {}
+    for name, start, query in (
+        ("raw", start_raw, f"WorkflowId STARTS_WITH 'raw-{batch}-'"),
+        ("ours", start_ours, f"ProcessId = '{process_id}'"),
+    ):
+        began = await _burst(n, concurrency, start)
+        started_all = time.perf_counter()
+        done = await _wait_count(client, f"{query} AND ExecutionStatus = 'Completed'", n)
+        rates[name] = (n / (started_all - began), n / (done - began))
+    starts = Figure(
+        f"Throughput: starts/s ({n} runs, concurrency {concurrency})",
+        "runs/s",
+        [rates["ours"][0]],
+        [rates["raw"][0]],
+        higher_is_better=True,
+        target="≥ 0.8× raw",
+    )
+    completions = Figure(
+        f"Throughput: completions/s ({n} runs, concurrency {concurrency})",
+        "runs/s",
+        [rates["ours"][1]],
+        [rates["raw"][1]],
+        higher_is_better=True,
+        target="≥ 0.8× raw",
+    )
+    return starts, completions
+
+
+def _send_mail(port: int, address: str, messages: range, tag: str) -> int:
+    accepted = 0
+    with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
+        for i in messages:
+            message = EmailMessage()
+            message["From"] = "bench@example.com"
+            message["To"] = address
+            message["Subject"] = f"bench {tag} {i}"
+            message["Message-ID"] = f"<{tag}-{i}@bench.example>"
+            message.set_content(f"message {i}")
+            smtp.send_message(message)
+            accepted += 1
+    return accepted
+
+
+async def email(
+    api: httpx.AsyncClient, client: Client, port: int, n: int, connections: int
+) -> tuple[Figure, int]:
+    """n messages over `connections` SMTP connections: accepted-and-started per second."""
+    process_id = await create_process(api, SET_PROCESS)
+    trigger = (await api.get(f"/v2/processes/{process_id}/email-trigger")).json()
+    address = trigger["address"]
+    tag = uuid.uuid4().hex[:8]
+    chunks = [range(i, n, connections) for i in range(connections)]
+    loop = asyncio.get_running_loop()
+    began = time.perf_counter()
+    with ThreadPoolExecutor(connections) as pool:
+        sent = await asyncio.gather(
+            *(loop.run_in_executor(pool, _send_mail, port, address, c, tag) for c in chunks)
+        )
+    elapsed = time.perf_counter() - began
+    await asyncio.sleep(1)
+    runs = (await client.count_workflows(f"ProcessId = '{process_id}'")).count
+
+    batch = uuid.uuid4().hex[:8]
+
+    async def start_raw(i: int) -> None:
+        await client.start_workflow(
+            RawBenchWorkflow.run, {"amount": i}, id=f"raw-{batch}-{i}", task_queue=RAW_TASK_QUEUE
+        )
+
+    raw_began = await _burst(n, connections, start_raw)
+    raw_rate = n / (time.perf_counter() - raw_began)
+    figure = Figure(
+        f"Email: accepted-and-started/s ({n} messages, {connections} connections)",
+        "msg/s",
+        [sum(sent) / elapsed],
+        [raw_rate],
+        higher_is_better=True,
+        target="≥ 0.5× raw start rate, 0 lost",
+        note=f"{runs} runs for {n} messages: {n - runs} lost",
+    )
+    return figure, n - runs
+
+
+async def load_runs(client: Client, process_id: str, n: int, concurrency: int = 64) -> None:
+    """n OpenRuns runs (real ProcessRunWorkflow executions with the run search attributes)
+    on a queue nobody polls, terminated at once: listing does not depend on who ran them."""
+    run_input = ProcessRunInput(
+        process_id=process_id,
+        process_name="listing",
+        stage=Stage.PUBLISHED,
+        revision=1,
+        definition=SET_PROCESS,
+        trigger=Trigger.API,
+        name="listing load",
+    )
+    options = start_options(run_input)
+
+    async def one(i: int) -> None:
+        handle = await client.start_workflow(
+            "ProcessRunWorkflow",
+            run_input,
+            id=f"run-load-{uuid.uuid4().hex}",
+            task_queue="bench-nobody-polls",
+            **options,
+        )
+        await handle.terminate("benchmark load")
+
+    await _burst(n, concurrency, one)
+
+
+async def listing(
+    api: httpx.AsyncClient, client: Client, queries: dict[str, tuple[dict[str, str], str]], n: int
+) -> list[Figure]:
+    """GET /v2/runs (page of 50) against the raw list_workflows of the same visibility query."""
+    figures = []
+    for label, (params, query) in queries.items():
+
+        async def ours(params: dict[str, str] = params) -> None:
+            response = await api.get("/v2/runs", params={"limit": 50, **params})
+            response.raise_for_status()
+
+        async def raw(query: str = query) -> None:
+            iterator = client.list_workflows(query, page_size=50)
+            await iterator.fetch_next_page()
+
+        for _ in range(3):
+            await ours()
+            await raw()
+        ours_ms, raw_ms = [], []
+        for _ in range(40):
+            ours_ms.append(await timed(ours))
+            raw_ms.append(await timed(raw))
+        figures.append(
+            Figure(
+                f"Listing {label} at {n:,} runs (page of 50)",
+                "ms",
+                ours_ms,
+                raw_ms,
+                target="p95 ≤ 50 ms, flat from 1k to 100k",
+            )
+        )
+    return figures
