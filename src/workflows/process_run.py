@@ -76,15 +76,11 @@ class ProcessRunWorkflow:
     def __init__(self) -> None:
         self._timeline: list[StepRecord] = []
         self._current: StepRecord | None = None
+        self._running = False
 
     @workflow.run
     async def run(self, input: ProcessRunInput) -> dict[str, Any]:
-        workflow.upsert_search_attributes(
-            [
-                attrs.RUN_STATE.value_set(RunState.RUNNING),
-                attrs.RUN_STARTED_AT.value_set(workflow.now()),
-            ]
-        )
+        self._started_at = workflow.now()
         definition_data, inputs = input.definition, input.inputs
         revision = input.revision
         if definition_data is None:
@@ -137,6 +133,7 @@ class ProcessRunWorkflow:
         return outputs
 
     async def _resolve(self, input: ProcessRunInput) -> ResolvedRun:
+        self._mark_running()
         resolved = await workflow.execute_activity(
             RESOLVE_ACTIVITY,
             ResolveRunInput(process_id=input.process_id, stage=input.stage, inputs=input.inputs),
@@ -148,7 +145,24 @@ class ProcessRunWorkflow:
         workflow.upsert_search_attributes([attrs.PROCESS_REVISION.value_set(resolved.revision)])
         return resolved
 
-    def _publish(self) -> None:
+    def _mark_running(self) -> None:
+        """Pending → Running. Commands leave the worker only when a workflow task ends, so
+        upserting right before the run first waits is the same as upserting first thing — and
+        a run that finishes within its first task skips an upsert nobody could observe (its
+        state comes from the execution status; the API reports its start as its end)."""
+        if not self._running:
+            self._running = True
+            workflow.upsert_search_attributes(
+                [
+                    attrs.RUN_STATE.value_set(RunState.RUNNING),
+                    attrs.RUN_STARTED_AT.value_set(self._started_at),
+                ]
+            )
+
+    def _publish(self, *, waiting: bool = False) -> None:
+        """Upsert the timeline memo; ``waiting``: the run is about to wait (mark it Running)."""
+        if waiting:
+            self._mark_running()
         workflow.upsert_memo({STEPS_MEMO: [r.model_dump(mode="json") for r in self._timeline]})
 
     def _close_current(self, state: StepState, error: str | None = None) -> None:
@@ -200,7 +214,7 @@ class ProcessRunWorkflow:
             raise self._fail(record, validated.message)
         if step_type.kind == "timer":
             assert isinstance(validated, SleepArgs)
-            self._publish()
+            self._publish(waiting=True)
             await workflow.sleep(
                 validated.seconds, summary=f"{step.id}: sleep {validated.seconds:g}s"
             )
@@ -210,7 +224,7 @@ class ProcessRunWorkflow:
             request_timeout = args.get("timeout")
             if isinstance(request_timeout, int | float):
                 timeout = max(timeout, float(request_timeout) + 5)
-            self._publish()
+            self._publish(waiting=True)
             return await workflow.execute_activity(
                 step_type.activity,
                 StepActivityInput(run_id=workflow.info().workflow_id, step_id=step.id, args=args),

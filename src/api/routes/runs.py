@@ -24,8 +24,15 @@ async def start_run(
     settings: SettingsDep,
     api_key: ApiKeyDep,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    wait: Annotated[
+        float, Query(ge=0, le=60, description="Seconds to wait for the run to finish.")
+    ] = 0,
 ) -> Run:
-    """Start a run; the same ``Idempotency-Key`` again returns the same run."""
+    """Start a run; the same ``Idempotency-Key`` again returns the same run.
+
+    With ``wait`` the response comes when the run has finished (or the wait is over), like
+    Temporal's ``execute_workflow``: one request to run a process and get its outputs.
+    """
     started = await service.start_run(
         temporal,
         session,
@@ -40,6 +47,7 @@ async def start_run(
             idempotency_scope=api_key.id,
             idempotency_key=idempotency_key,
         ),
+        wait=wait,
     )
     if not started.created:
         response.headers["Idempotent-Replayed"] = "true"

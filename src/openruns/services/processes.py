@@ -6,10 +6,11 @@ from datetime import datetime
 from functools import lru_cache
 
 import orjson
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openruns.definition import Definition, parse_definition
-from openruns.errors import Conflict
+from openruns.errors import Conflict, NotFound
 from openruns.models import DraftSave, Process, ProcessCreate
 from openruns.pagination import decode_token, encode_token
 from openruns.states import Stage
@@ -91,16 +92,43 @@ async def delete(session: AsyncSession, process_id: str) -> None:
     await session.commit()
 
 
+async def process_and_revision(
+    session: AsyncSession, process_id: str, stage: Stage
+) -> tuple[ProcessRow, RevisionRow]:
+    """The process and the revision a run of ``stage`` executes now, in one query."""
+    number = ProcessRow.draft_revision if stage == Stage.DRAFT else ProcessRow.published_revision
+    row = (
+        await session.execute(
+            select(ProcessRow, RevisionRow)
+            .outerjoin(
+                RevisionRow,
+                and_(RevisionRow.process_id == ProcessRow.id, RevisionRow.revision == number),
+            )
+            .where(ProcessRow.id == process_id)
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"process {process_id!r} not found")
+    process, revision = row
+    if revision is None:
+        raise _no_published(process_id)
+    return process, revision
+
+
+def _no_published(process_id: str) -> Conflict:
+    return Conflict(
+        f"process {process_id!r} has no published revision; publish it or run the Draft",
+        [{"path": "stage", "message": "no published revision"}],
+    )
+
+
 async def revision_for_stage(session: AsyncSession, process_id: str, stage: Stage) -> RevisionRow:
     """The revision a run of ``stage`` executes now: the draft, or the published one."""
     process = await repo.get_process(session, process_id)
     if stage == Stage.DRAFT:
         number = process.draft_revision
     elif process.published_revision is None:
-        raise Conflict(
-            f"process {process_id!r} has no published revision; publish it or run the Draft",
-            [{"path": "stage", "message": "no published revision"}],
-        )
+        raise _no_published(process_id)
     else:
         number = process.published_revision
     return await repo.get_revision(session, process_id, number)

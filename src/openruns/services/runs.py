@@ -47,11 +47,10 @@ from openruns.models import (
     StepState,
 )
 from openruns.pagination import decode_token, encode_token
-from openruns.services.processes import load_definition, revision_for_stage
+from openruns.services.processes import load_definition, process_and_revision
 from openruns.settings import Settings
 from openruns.states import RunState, Stage, Trigger, run_state, visibility_filter
 from openruns.store import idempotency
-from openruns.store import processes as process_repo
 
 T = TypeVar("T")
 WORKFLOW_TYPE = "ProcessRunWorkflow"
@@ -124,8 +123,7 @@ def _fingerprint(request: StartRequest) -> str:
 
 async def prepare(session: AsyncSession, request: StartRequest) -> ProcessRunInput:
     """Resolve the process revision for the stage and validate the inputs (422 on bad input)."""
-    process = await process_repo.get_process(session, request.process_id)
-    revision = await revision_for_stage(session, request.process_id, request.stage)
+    process, revision = await process_and_revision(session, request.process_id, request.stage)
     definition = load_definition(revision)
     inputs = resolve_inputs(
         definition, request.inputs, allow_email=request.trigger == Trigger.EMAIL
@@ -201,9 +199,16 @@ async def launch(
 
 
 async def start_run(
-    client: Client, session: AsyncSession, settings: Settings, request: StartRequest
+    client: Client,
+    session: AsyncSession,
+    settings: Settings,
+    request: StartRequest,
+    wait: float = 0,
 ) -> Started:
-    """Validate, claim the idempotency key (if any), then start the run in Temporal."""
+    """Validate, claim the idempotency key (if any), then start the run in Temporal.
+
+    ``wait`` > 0 then waits (up to that many seconds) for the run to finish.
+    """
     run_input = await prepare(session, request)
     run_id = request.run_id or new_id("run")
     is_new_claim = True
@@ -219,6 +224,9 @@ async def start_run(
     # and no database transaction stays open across the network call.
     await session.commit()
     await launch(client, settings, run_id, run_input)
+    if wait > 0:
+        run = await get_run(client, settings, run_id, wait=wait, run_input=run_input)
+        return Started(run, created=is_new_claim)
     if not is_new_claim or request.run_id:
         return Started(await get_run(client, settings, run_id), created=is_new_claim)
     now = datetime.now(UTC)
@@ -257,7 +265,9 @@ def _from_execution(execution: WorkflowExecution, memo: dict[str, Any], settings
         state=state,
         trigger=sa.get(attrs.RUN_TRIGGER),
         created_at=execution.start_time,
-        started_at=sa.get(attrs.RUN_STARTED_AT),
+        # A run that finished within its first workflow task never upserted its start.
+        started_at=sa.get(attrs.RUN_STARTED_AT)
+        or (execution.close_time if state.is_final else None),
         ended_at=execution.close_time,
         rerun_of=sa.get(attrs.RERUN_OF),
         schedule_id=sa.get(attrs.SCHEDULE_ID),
@@ -308,6 +318,10 @@ async def _describe(client: Client, run_id: str) -> WorkflowExecutionDescription
     return description
 
 
+async def _given(value: T) -> T:
+    return value
+
+
 async def _run_rpc(run_id: str, call: Awaitable[T]) -> T:
     """Await a Temporal call about one run; "no such workflow" becomes a 404."""
     try:
@@ -349,27 +363,43 @@ def _final_timeline(steps: list[StepRecord], state: RunState, ended: datetime | 
             step.state, step.ended_at = closing, step.ended_at or ended
 
 
-async def get_run(client: Client, settings: Settings, run_id: str, wait: float = 0) -> Run:
+async def _started_input(client: Client, run_id: str) -> ProcessRunInput | None:
+    """The ``ProcessRunInput`` a run was started with (its first history event)."""
+    first = await _history_event(client, run_id, close=False)
+    payloads = first.workflow_execution_started_event_attributes.input.payloads if first else None
+    if not payloads:
+        return None
+    [run_input] = await client.data_converter.decode(payloads, [ProcessRunInput])
+    return run_input
+
+
+async def get_run(
+    client: Client,
+    settings: Settings,
+    run_id: str,
+    wait: float = 0,
+    run_input: ProcessRunInput | None = None,
+) -> Run:
     """One run with inputs, outputs, error and step timeline.
 
-    ``wait`` > 0 long-polls (up to that many seconds) until the run has finished.
+    ``wait`` > 0 long-polls (up to that many seconds) until the run has finished;
+    ``run_input``, when the caller has it, saves reading the run's first event.
     """
     close = None
     if wait > 0:
         close = await _run_rpc(run_id, _history_event(client, run_id, close=True, wait=wait))
-    description, first = await asyncio.gather(
+    description, started_input = await asyncio.gather(
         _run_rpc(run_id, _describe(client, run_id)),
-        _run_rpc(run_id, _history_event(client, run_id, close=False)),
+        _run_rpc(run_id, _started_input(client, run_id))
+        if run_input is None
+        else _given(run_input),
     )
     memo = dict(await description.memo())
     run = _from_execution(description, memo, settings)
-    if first is not None:
-        payloads = first.workflow_execution_started_event_attributes.input.payloads
-        if payloads:
-            [run_input] = await client.data_converter.decode(payloads, [ProcessRunInput])
-            run.inputs = run_input.inputs
-            run.file_ids = run_input.file_ids
-            run.revision = run.revision or run_input.revision
+    if started_input is not None:
+        run.inputs = started_input.inputs
+        run.file_ids = started_input.file_ids
+        run.revision = run.revision or started_input.revision
     steps = [StepRecord.model_validate(s) for s in memo.get(STEPS_MEMO) or []]
     if run.state.is_final:
         if close is None:
