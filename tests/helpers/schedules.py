@@ -9,9 +9,7 @@ from temporalio.client import Client, ScheduleActionStartWorkflow
 from temporalio.service import RPCError
 
 
-async def create_schedule(
-    api: httpx.AsyncClient, process_id: str, **body: Any
-) -> dict[str, Any]:
+async def create_schedule(api: httpx.AsyncClient, process_id: str, **body: Any) -> dict[str, Any]:
     response = await api.post(f"/v2/processes/{process_id}/schedules", json=body)
     assert response.status_code == 201, response.text
     return response.json()

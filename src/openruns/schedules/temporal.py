@@ -5,13 +5,16 @@ the overlap policy, ``paused`` and ``note`` (the schedule state's note), the inp
 action's ``ProcessRunInput``) and the process id (also a schedule search attribute, for lists).
 The server compiles cron strings into calendars, so the text as written rides in the action's
 memo (``schedule.cron``), which every scheduled run therefore records too.
+
+Also here: the Temporal calls about one schedule, with their errors mapped to 404/422.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from collections.abc import Awaitable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.client import (
     Client,
@@ -25,15 +28,20 @@ from temporalio.client import (
     ScheduleState,
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.service import RPCError, RPCStatusCode
 
 from openruns import search_attributes as attrs
-from openruns.errors import NotFound
+from openruns.errors import InvalidInput, NotFound, error_detail
 from openruns.models import ProcessRunInput
+from openruns.schedules.config import ScheduleConfig
 from openruns.schedules.models import Overlap
 from openruns.services.runs import WORKFLOW_TYPE, start_options
 from openruns.states import Stage, Trigger
 
 SCHEDULE_MEMO = "schedule"
+SCHEDULE_ID = re.compile(r"^sched-[0-9a-z]{26}$")
+_PROCESS_ID = re.compile(r"^[A-Za-z0-9_.:@+\-]{1,64}$")
+T = TypeVar("T")
 
 OVERLAP_POLICIES = {
     Overlap.SKIP: ScheduleOverlapPolicy.SKIP,
@@ -41,20 +49,6 @@ OVERLAP_POLICIES = {
     Overlap.ALLOW_ALL: ScheduleOverlapPolicy.ALLOW_ALL,
 }
 _OVERLAPS = {policy: overlap for overlap, policy in OVERLAP_POLICIES.items()}
-
-
-@dataclass
-class ScheduleConfig:
-    """What a user sets on a schedule: the fields of SPEC §7."""
-
-    process_id: str
-    cron: str | None = None
-    interval_seconds: int | None = None
-    timezone: str = "UTC"
-    inputs: dict[str, Any] = field(default_factory=dict)
-    overlap: Overlap = Overlap.SKIP
-    paused: bool = False
-    note: str | None = None
 
 
 def schedule_search_attributes(process_id: str) -> TypedSearchAttributes:
@@ -140,3 +134,39 @@ async def from_temporal(client: Client, description: ScheduleDescription) -> Sch
         paused=schedule.state.paused,
         note=schedule.state.note or None,
     )
+
+
+async def schedule_rpc(schedule_id: str, call: Awaitable[T]) -> T:
+    """Await a Temporal call about one schedule: unknown → 404, refused spec → 422."""
+    try:
+        return await call
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise NotFound(f"schedule {schedule_id!r} not found") from None
+        if exc.status == RPCStatusCode.INVALID_ARGUMENT:
+            field = "timezone" if "time zone" in exc.message else "cron"
+            raise InvalidInput(
+                f"Temporal refused the schedule: {exc.message}",
+                [error_detail((field,), exc.message)],
+            ) from None
+        raise
+
+
+async def describe(client: Client, schedule_id: str) -> ScheduleDescription:
+    """Describe one of our schedules (ids that cannot be ours are 404 without asking)."""
+    if not SCHEDULE_ID.match(schedule_id):
+        raise NotFound(f"schedule {schedule_id!r} not found")
+    return await schedule_rpc(schedule_id, client.get_schedule_handle(schedule_id).describe())
+
+
+async def list_ids(
+    client: Client, process_id: str, limit: int = 1000, token: bytes | None = None
+) -> tuple[list[str], bytes | None]:
+    """Ids of a process's schedules: a visibility query on the schedules' ``ProcessId``."""
+    if not _PROCESS_ID.match(process_id):
+        raise NotFound(f"process {process_id!r} not found")
+    iterator = await client.list_schedules(
+        f"ProcessId = '{process_id}'", page_size=limit, next_page_token=token
+    )
+    await iterator.fetch_next_page()
+    return sorted(s.id for s in iterator.current_page or []), iterator.next_page_token

@@ -8,20 +8,18 @@ only asked which revision is published (scheduled runs need one) and what inputs
 from __future__ import annotations
 
 import asyncio
-import re
-from collections.abc import Awaitable
-from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, ScheduleDescription, ScheduleUpdate, ScheduleUpdateInput
 from temporalio.client import Schedule as TemporalSchedule
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from openruns.definition.inputs import as_mapping, resolve_inputs
 from openruns.errors import Conflict, InvalidInput, NotFound, Unavailable, error_detail
 from openruns.ids import new_id
 from openruns.models import Page
 from openruns.pagination import decode_token, encode_token
+from openruns.schedules.config import ScheduleConfig, apply_patch, check_spec
 from openruns.schedules.models import (
     Schedule,
     ScheduleCreate,
@@ -31,8 +29,11 @@ from openruns.schedules.models import (
 )
 from openruns.schedules.temporal import (
     OVERLAP_POLICIES,
-    ScheduleConfig,
+    SCHEDULE_ID,
+    describe,
     from_temporal,
+    list_ids,
+    schedule_rpc,
     schedule_search_attributes,
     to_temporal,
 )
@@ -43,36 +44,8 @@ from openruns.states import Stage, Trigger
 from openruns.store import processes as process_repo
 from openruns.temporal import is_unavailable
 
-T = TypeVar("T")
 NEXT_RUN_TIMES = 5
 RECENT_RUNS = 10
-_SCHEDULE_ID = re.compile(r"^sched-[0-9a-z]{26}$")
-_PROCESS_ID = re.compile(r"^[A-Za-z0-9_.:@+\-]{1,64}$")
-
-
-async def _rpc(schedule_id: str, call: Awaitable[T]) -> T:
-    """Await a Temporal call about one schedule: unknown → 404, refused spec → 422."""
-    try:
-        return await call
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise NotFound(f"schedule {schedule_id!r} not found") from None
-        if exc.status == RPCStatusCode.INVALID_ARGUMENT:
-            field = "timezone" if "time zone" in exc.message else "cron"
-            raise InvalidInput(
-                f"Temporal refused the schedule: {exc.message}",
-                [error_detail((field,), exc.message)],
-            ) from None
-        raise
-
-
-def _check_spec(config: ScheduleConfig) -> None:
-    if (config.cron is None) == (config.interval_seconds is None):
-        problem = "give exactly one of cron and interval_seconds"
-        raise InvalidInput(
-            problem,
-            [error_detail(("cron",), problem), error_detail(("interval_seconds",), problem)],
-        )
 
 
 async def _published(
@@ -101,7 +74,7 @@ async def _prepare(
     check_inputs: bool,
 ) -> TemporalSchedule:
     """Check ``config`` against the published revision and build its Temporal Schedule."""
-    _check_spec(config)
+    check_spec(config)
     name, timeout = await _published(session, config, check_inputs=check_inputs)
     await session.commit()  # no database transaction stays open across Temporal calls
     return to_temporal(
@@ -111,27 +84,6 @@ async def _prepare(
         timeout_seconds=timeout,
         task_queue=settings.task_queue,
     )
-
-
-def _apply(config: ScheduleConfig, patch: SchedulePatch) -> ScheduleConfig:
-    given = patch.model_fields_set
-    if "cron" in given:
-        config.cron = patch.cron
-        if patch.cron is not None and "interval_seconds" not in given:
-            config.interval_seconds = None
-    if "interval_seconds" in given:
-        config.interval_seconds = patch.interval_seconds
-        if patch.interval_seconds is not None and "cron" not in given:
-            config.cron = None
-    for name in ("timezone", "overlap", "paused"):
-        value = getattr(patch, name)
-        if name in given and value is not None:
-            setattr(config, name, value)
-    if "note" in given:
-        config.note = patch.note
-    if "inputs" in given:
-        config.inputs = as_mapping(patch.inputs)
-    return config
 
 
 # ---- use cases -----------------------------------------------------------------------------
@@ -154,16 +106,10 @@ async def create(
     schedule_id = new_id("sched")
     schedule = await _prepare(session, settings, schedule_id, config, check_inputs=True)
     attributes = schedule_search_attributes(process_id)
-    await _rpc(
+    await schedule_rpc(
         schedule_id, client.create_schedule(schedule_id, schedule, search_attributes=attributes)
     )
     return await get(client, settings, schedule_id)
-
-
-async def _describe(client: Client, schedule_id: str) -> ScheduleDescription:
-    if not _SCHEDULE_ID.match(schedule_id):
-        raise NotFound(f"schedule {schedule_id!r} not found")
-    return await _rpc(schedule_id, client.get_schedule_handle(schedule_id).describe())
 
 
 async def _to_model(
@@ -203,20 +149,7 @@ async def _to_model(
 
 async def get(client: Client, settings: Settings, schedule_id: str) -> Schedule:
     """One schedule with its next fire times and recent runs."""
-    return await _to_model(client, settings, await _describe(client, schedule_id))
-
-
-async def _list_ids(
-    client: Client, process_id: str, limit: int = 1000, token: bytes | None = None
-) -> tuple[list[str], bytes | None]:
-    """Ids of a process's schedules: a visibility query on the schedules' ``ProcessId``."""
-    if not _PROCESS_ID.match(process_id):
-        raise NotFound(f"process {process_id!r} not found")
-    iterator = await client.list_schedules(
-        f"ProcessId = '{process_id}'", page_size=limit, next_page_token=token
-    )
-    await iterator.fetch_next_page()
-    return sorted(s.id for s in iterator.current_page or []), iterator.next_page_token
+    return await _to_model(client, settings, await describe(client, schedule_id))
 
 
 async def list_page(
@@ -230,8 +163,8 @@ async def list_page(
     """A page of a process's schedules (404 for an unknown process)."""
     await process_repo.get_process(session, process_id)
     await session.commit()
-    temporal_token = bytes.fromhex(decode_token(token).get("t", "")) if token else None
-    ids, next_token = await _list_ids(client, process_id, limit, temporal_token)
+    temporal_token = _token_for(process_id, token) if token else None
+    ids, next_token = await list_ids(client, process_id, limit, temporal_token)
 
     async def one(schedule_id: str) -> Schedule | None:
         try:
@@ -242,8 +175,23 @@ async def list_page(
     items = [s for s in await asyncio.gather(*(one(i) for i in ids)) if s is not None]
     return Page[Schedule](
         items=items,
-        continuation_token=encode_token({"t": next_token.hex()}) if next_token else None,
+        continuation_token=encode_token({"t": next_token.hex(), "s": process_id})
+        if next_token
+        else None,
     )
+
+
+def _token_for(process_id: str, token: str) -> bytes:
+    state = decode_token(token)
+    try:
+        if state.get("s") != process_id:
+            raise ValueError("issued for another list")
+        return bytes.fromhex(state["t"])
+    except (KeyError, TypeError, ValueError):
+        raise InvalidInput(
+            "invalid continuation_token",
+            [error_detail(("continuation_token",), "not a token of this list")],
+        ) from None
 
 
 async def update(
@@ -254,7 +202,7 @@ async def update(
     patch: SchedulePatch,
 ) -> Schedule:
     """Apply ``patch`` (pause/resume, note, inputs, spec, overlap) in one Temporal update."""
-    if not _SCHEDULE_ID.match(schedule_id):
+    if not SCHEDULE_ID.match(schedule_id):
         raise NotFound(f"schedule {schedule_id!r} not found")
     await _update(client, session, settings, schedule_id, patch)
     return await get(client, settings, schedule_id)
@@ -268,7 +216,7 @@ async def _update(
     patch: SchedulePatch,
 ) -> None:
     async def updater(current: ScheduleUpdateInput) -> ScheduleUpdate:
-        config = _apply(await from_temporal(client, current.description), patch)
+        config = apply_patch(await from_temporal(client, current.description), patch)
         schedule = await _prepare(
             session, settings, schedule_id, config, check_inputs="inputs" in patch.model_fields_set
         )
@@ -276,24 +224,26 @@ async def _update(
             schedule, search_attributes=schedule_search_attributes(config.process_id)
         )
 
-    await _rpc(schedule_id, client.get_schedule_handle(schedule_id).update(updater))
+    await schedule_rpc(schedule_id, client.get_schedule_handle(schedule_id).update(updater))
 
 
 async def delete(client: Client, schedule_id: str) -> None:
     """Delete the schedule; runs it started stay in Temporal."""
-    await from_temporal(client, await _describe(client, schedule_id))
-    await _rpc(schedule_id, client.get_schedule_handle(schedule_id).delete())
+    await from_temporal(client, await describe(client, schedule_id))
+    await schedule_rpc(schedule_id, client.get_schedule_handle(schedule_id).delete())
 
 
 async def trigger(
     client: Client, settings: Settings, schedule_id: str, body: ScheduleTrigger
 ) -> Schedule:
     """Fire now, even while paused; the overlap policy applies unless ``body`` overrides it."""
-    description = await _describe(client, schedule_id)
+    description = await describe(client, schedule_id)
     await from_temporal(client, description)
     overlap = OVERLAP_POLICIES[body.overlap] if body.overlap else None
-    await _rpc(schedule_id, client.get_schedule_handle(schedule_id).trigger(overlap=overlap))
-    return await _to_model(client, settings, await _describe(client, schedule_id))
+    await schedule_rpc(
+        schedule_id, client.get_schedule_handle(schedule_id).trigger(overlap=overlap)
+    )
+    return await _to_model(client, settings, await describe(client, schedule_id))
 
 
 # ---- hooks from process use cases ----------------------------------------------------------
@@ -304,7 +254,7 @@ async def on_publish(
 ) -> None:
     """Rewrite the process's schedules: their runs' execution timeout is the published one."""
     try:
-        ids, _ = await _list_ids(client, process_id)
+        ids, _ = await list_ids(client, process_id)
         for schedule_id in ids:
             try:
                 await _update(client, session, settings, schedule_id, SchedulePatch())
@@ -321,9 +271,9 @@ async def on_publish(
 
 async def on_delete(client: Client, process_id: str) -> None:
     """Delete every schedule of a process that is being deleted."""
-    ids, _ = await _list_ids(client, process_id)
+    ids, _ = await list_ids(client, process_id)
     for schedule_id in ids:
         try:
-            await _rpc(schedule_id, client.get_schedule_handle(schedule_id).delete())
+            await schedule_rpc(schedule_id, client.get_schedule_handle(schedule_id).delete())
         except NotFound:
             pass  # deleted concurrently
