@@ -69,7 +69,8 @@ async def test_interval_schedule_runs_the_published_revision(
     assert run["outputs"] == {"greeting": "hello sched", "revision": 1}
 
     listed = await api.get("/v2/runs", params={"trigger": "schedule", "process_id": process["id"]})
-    assert run["id"] in {r["id"] for r in listed.json()["items"]}
+    listed_run = next(r for r in listed.json()["items"] if r["id"] == run["id"])
+    assert listed_run["schedule_id"] == schedule["id"] and listed_run["trigger"] == "schedule"
     read = await get_schedule(api, schedule["id"])
     assert run["id"] in {r["id"] for r in read["recent_runs"]}
 
@@ -255,7 +256,8 @@ async def test_scheduled_runs_time_out_with_the_published_timeout(
     action = (await client.get_schedule_handle(sid).describe()).schedule.action
     assert getattr(action, "execution_timeout", None) == timedelta(seconds=1)
 
-    assert (await api.post(f"/v2/schedules/{sid}/trigger")).status_code == 202
+    fired = await api.post(f"/v2/schedules/{sid}/trigger", json={"overlap": "allow_all"})
+    assert fired.status_code == 202, fired.text
     runs = await assert_eventually(
         lambda: scheduled_runs(api, sid),
         lambda runs: runs and runs[0]["state"] == "TimedOut",

@@ -264,8 +264,9 @@ async def on_publish(
         if not is_unavailable(exc):
             raise
         raise Unavailable(
-            "the revision is published, but Temporal is unavailable so the process's schedules "
-            "still carry the previous execution timeout: publish again once Temporal is back"
+            "the revision is published, but Temporal is unavailable, so the process's schedules "
+            "(if any) still carry the previous execution timeout: publish again once Temporal "
+            "is back"
         ) from exc
 
 
