@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     task_queue: str = Field("openruns", description="Temporal task queue the worker polls.")
     api_host: str = Field("127.0.0.1", description="Interface the API binds to.")
     api_port: int = Field(8000, description="Port of the HTTP API and web UI.")
+    api_url: str | None = Field(
+        None,
+        description="Base URL the `openruns schedule` commands call; default "
+        "http://<api_host>:<api_port>.",
+    )
     smtp_host: str = Field("127.0.0.1", description="Interface the SMTP gateway binds to.")
     smtp_port: int = Field(2525, description="Port of the SMTP gateway.")
     email_domain: str = Field(

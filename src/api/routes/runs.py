@@ -64,12 +64,18 @@ async def list_runs(
     state: RunState | None = None,
     trigger: Trigger | None = None,
     q: Annotated[str | None, Query(max_length=500)] = None,
+    schedule_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     continuation_token: str | None = None,
 ) -> Page[Run]:
     """Runs in Temporal's visibility order: unfinished first, then the most recently ended."""
     filters = service.RunFilters(
-        process_id=process_id, stage=stage, state=state, trigger=trigger, q=q
+        process_id=process_id,
+        stage=stage,
+        state=state,
+        trigger=trigger,
+        q=q,
+        schedule_id=schedule_id,
     )
     return await service.list_runs(temporal, settings, filters, limit, continuation_token)
 

@@ -8,11 +8,13 @@ import sys
 
 import typer
 
+from openruns.cli import schedules
 from openruns.settings import Settings
 
 app = typer.Typer(help="OpenRuns: runs of business automations on Temporal.", no_args_is_help=True)
 apikey = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(apikey, name="apikey")
+app.add_typer(schedules.app, name="schedule")
 
 
 def _settings() -> Settings:

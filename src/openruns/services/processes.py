@@ -8,11 +8,13 @@ from functools import lru_cache
 import orjson
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
 
 from openruns.definition import Definition, parse_definition
 from openruns.errors import Conflict, NotFound
 from openruns.models import DraftSave, Process, ProcessCreate
 from openruns.pagination import decode_token, encode_token
+from openruns.settings import Settings
 from openruns.states import Stage
 from openruns.store import processes as repo
 from openruns.store.tables import ProcessRow, RevisionRow
@@ -80,14 +82,32 @@ async def save_draft(session: AsyncSession, process_id: str, body: DraftSave) ->
     return to_model(process, revision)
 
 
-async def publish(session: AsyncSession, process_id: str) -> Process:
+async def publish(
+    session: AsyncSession,
+    process_id: str,
+    client: Client | None = None,
+    settings: Settings | None = None,
+) -> Process:
+    """Publish the draft revision; with a Temporal client, also refresh the process's schedules
+    (their runs' execution timeout is fixed in the schedule, so it follows the new revision)."""
     process = await repo.publish(session, process_id)
     draft = await repo.get_revision(session, process_id, process.draft_revision)
     await session.commit()
+    if client is not None and settings is not None:
+        from openruns.services import schedules
+
+        await schedules.on_publish(client, session, settings, process_id)
     return to_model(process, draft)
 
 
-async def delete(session: AsyncSession, process_id: str) -> None:
+async def delete(session: AsyncSession, process_id: str, client: Client | None = None) -> None:
+    """Delete the process; with a Temporal client, its schedules first (so none fires on)."""
+    await repo.get_process(session, process_id)
+    if client is not None:
+        from openruns.services import schedules
+
+        await session.commit()
+        await schedules.on_delete(client, process_id)
     await repo.delete_process(session, process_id)
     await session.commit()
 

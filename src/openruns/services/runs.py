@@ -425,6 +425,7 @@ class RunFilters:
     state: RunState | None = None
     trigger: Trigger | None = None
     q: str | None = None
+    schedule_id: str | None = None
 
 
 def _literal(name: str, value: str) -> str:
@@ -446,6 +447,8 @@ def build_query(filters: RunFilters) -> str:
         clauses.append(f"RunTrigger != '{Trigger.TEST.value}'")
     if filters.state:
         clauses.append(f"({visibility_filter(filters.state)})")
+    if filters.schedule_id:
+        clauses.append(f"OpenRunsScheduleId = {_literal('schedule_id', filters.schedule_id)}")
     for word in _WORD.findall(filters.q or "")[:10]:
         clauses.append(f"RunSearch = '{word.replace(chr(39), '')}'")
     return " AND ".join(clauses)
