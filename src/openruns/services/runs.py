@@ -150,7 +150,6 @@ def start_options(run_input: ProcessRunInput) -> dict[str, Any]:
         SearchAttributePair(attrs.PROCESS_STAGE, run_input.stage.value),
         SearchAttributePair(attrs.RUN_TRIGGER, run_input.trigger.value),
         SearchAttributePair(attrs.RUN_STATE, RunState.PENDING.value),
-        SearchAttributePair(attrs.RUN_NAME, run_input.name[:200]),
         SearchAttributePair(
             attrs.RUN_SEARCH, _search_text(run_input.name, run_input.inputs, run_input.email)
         ),
@@ -258,7 +257,7 @@ def _from_execution(execution: WorkflowExecution, memo: dict[str, Any], settings
     email = memo.get("email")
     return Run(
         id=execution.id,
-        name=memo.get("name") or sa.get(attrs.RUN_NAME),
+        name=memo.get("name"),
         process_id=sa.get(attrs.PROCESS_ID),
         stage=sa.get(attrs.PROCESS_STAGE),
         revision=sa.get(attrs.PROCESS_REVISION),
