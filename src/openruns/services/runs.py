@@ -453,6 +453,15 @@ def build_query(filters: RunFilters) -> str:
     return " AND ".join(clauses)
 
 
+LIST_MEMO_KEYS = ("name", "email")
+
+
+async def _list_memo(execution: WorkflowExecution) -> dict[str, Any]:
+    """The memo fields a list item shows; the step timeline is left undecoded."""
+    fields = execution.raw_info.memo.fields
+    return {key: await execution.memo_value(key) for key in LIST_MEMO_KEYS if key in fields}
+
+
 async def list_runs(
     client: Client, settings: Settings, filters: RunFilters, limit: int, token: str | None
 ) -> Page[Run]:
@@ -471,8 +480,8 @@ async def list_runs(
     iterator = client.list_workflows(query, page_size=limit, next_page_token=temporal_token)
     await iterator.fetch_next_page()
     executions = list(iterator.current_page or [])
-    memos = await asyncio.gather(*(e.memo() for e in executions))
-    items = [_from_execution(e, dict(m), settings) for e, m in zip(executions, memos, strict=True)]
+    memos = await asyncio.gather(*(_list_memo(e) for e in executions))
+    items = [_from_execution(e, m, settings) for e, m in zip(executions, memos, strict=True)]
     next_token = None
     if iterator.next_page_token:
         next_token = encode_token({"t": iterator.next_page_token.hex(), "q": query_hash})
