@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_exception_handlers
-from api.routes import health, processes, runs
+from api.routes import email_triggers, files, health, processes, runs
 from openruns import __version__
 from openruns.settings import Settings
 from openruns.setup import ensure_ready
@@ -47,4 +47,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router, prefix="/v2")
     app.include_router(processes.router, prefix="/v2")
     app.include_router(runs.router, prefix="/v2")
+    app.include_router(files.router, prefix="/v2")
+    app.include_router(email_triggers.router, prefix="/v2")
     return app

@@ -112,6 +112,7 @@ class ProcessRunWorkflow:
                 "process_id": input.process_id,
                 "stage": input.stage,
                 "revision": revision,
+                "file_ids": input.file_ids,
             },
         }
         try:
