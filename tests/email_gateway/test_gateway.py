@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import uuid
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from temporalio.client import Client
 
 from email_gateway.server import Gateway
@@ -226,3 +230,23 @@ async def test_unpublished_process_and_bad_inputs_are_refused_without_a_run(
     delivery = await send(gateway.port, "a@b.test", address, make_message("a@b.test", address))
     assert delivery.code == 554 and "inputs.customer" in delivery.text, delivery
     assert await runs_of(api, needs_input["id"]) == []
+
+
+async def test_starttls_when_a_certificate_is_configured(
+    api: httpx.AsyncClient, settings: Settings, database: object, client: Client, tmp_path: Path
+) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    settings.smtp_tls_cert, settings.smtp_tls_key = cert, key
+    process = await create_process(api, SIMPLE, publish=True)
+    address = process["email_address"]
+    async with Gateway(settings, database, client, host="127.0.0.1", port=0) as gateway:  # type: ignore[arg-type]
+        message = make_message("a@b.test", address, subject="over TLS")
+        delivery = await send(gateway.port, "a@b.test", address, message, starttls=True)
+    assert delivery.code == 250, delivery
