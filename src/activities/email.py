@@ -82,7 +82,7 @@ class EmailActivities:
         message_id = f"<{call.run_id}.{call.step_id}@{self._settings.email_domain}>"
         message = build_message(args, self._settings.email_sender, message_id)
         try:
-            refused = await asyncio.to_thread(self._send, message, [*args.to, *args.cc])
+            refused = await asyncio.to_thread(self._send, message, args.recipients())
         except smtplib.SMTPRecipientsRefused as exc:
             raise ApplicationError(
                 f"the relay refused every recipient: {exc.recipients}", non_retryable=True

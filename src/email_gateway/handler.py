@@ -26,7 +26,7 @@ from openruns.errors import OpenRunsError
 from openruns.ids import stable_id
 from openruns.models import EmailInfo, EmailPermission
 from openruns.services.email_triggers import sender_permitted
-from openruns.services.runs import StartRequest, prepare, start_run
+from openruns.services.runs import StartRequest, launch, prepare
 from openruns.settings import Settings
 from openruns.states import Stage, Trigger
 from openruns.store import Database
@@ -122,16 +122,14 @@ class GatewayHandler:
         requests = [
             self._request(target, parsed, sender, key, attachments) for target in targets.values()
         ]
-        async with self.database.sessions() as db:
-            for request in requests:  # validate every run before starting any
-                await prepare(db, request)
-        run_ids = []
-        for request in requests:
-            async with self.database.sessions() as db:
-                started = await start_run(self.client, db, self.settings, request)
-            run_ids.append(started.run.id)
+        async with self.database.sessions() as db:  # validate every run before starting any
+            run_inputs = [await prepare(db, request) for request in requests]
+        run_ids = [request.run_id or "" for request in requests]
+        for run_id, run_input in zip(run_ids, run_inputs, strict=True):
+            await launch(self.client, self.settings, run_id, run_input)
         log.info("message %s from %r started %s", key, sender, run_ids)
-        return replies.ACCEPTED.format(runs=" ".join(run_ids))
+        runs = " ".join(run_ids)
+        return replies.ACCEPTED.format(runs=runs if len(runs) < 400 else f"{len(run_ids)} runs")
 
     async def _store_attachments(self, parsed: ParsedEmail, key: str) -> list[dict[str, Any]]:
         """Store every attachment (bytes, then metadata) before any run starts."""

@@ -102,6 +102,8 @@ class Gateway:
 
 async def run_gateway(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM. Starts even while Temporal is down (and answers 451)."""
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per command
     database = Database.from_settings(settings)
     client = await connect(settings, lazy=True)
     if settings.auto_setup:

@@ -91,7 +91,7 @@ async def test_email_step_sends_through_the_relay(
     ]
     assert message["Message-ID"] == done["outputs"]["message_id"]
     assert (message["To"], message["Cc"], message["Subject"]) == (
-        "ann@example.test",
+        "Ann <ann@example.test>",
         "cc@example.test",
         "Invoice ready",
     )

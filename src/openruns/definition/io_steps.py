@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from email.utils import getaddresses
+from email.utils import formataddr, getaddresses
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -11,7 +11,7 @@ MAX_RECIPIENTS = 100
 
 
 def _addresses(value: str | list[str] | None) -> list[str]:
-    """Accept ``"a@x, B <b@y>"`` or a list; every entry must be an address."""
+    """Accept ``"a@x, B <b@y>"`` or a list; every entry must be an address (names are kept)."""
     if value is None:
         return []
     items = [value] if isinstance(value, str) else value
@@ -20,7 +20,7 @@ def _addresses(value: str | list[str] | None) -> list[str]:
         raise ValueError("expected email addresses such as name@example.com")
     if len(pairs) > MAX_RECIPIENTS:
         raise ValueError(f"at most {MAX_RECIPIENTS} recipients")
-    return [address for _, address in pairs]
+    return [formataddr(pair) for pair in pairs]
 
 
 class FileArgs(BaseModel):
@@ -56,3 +56,7 @@ class EmailArgs(BaseModel):
     @classmethod
     def _reply_to(cls, value: str | None) -> str | None:
         return _addresses(value)[0] if value else None
+
+    def recipients(self) -> list[str]:
+        """The envelope recipients: the bare addresses of ``to`` and ``cc``."""
+        return [address for _, address in getaddresses([*self.to, *self.cc])]
