@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import smtplib
 import subprocess
 import uuid
 from email.message import EmailMessage
@@ -36,6 +38,13 @@ ECHO = {
 }  # fmt: skip
 SIMPLE = {"outputs": {"subject": "{{ inputs.email.subject }}"}}
 PNG = bytes(range(256)) * 40  # binary, every byte value
+
+
+def declare_size(port: int, size: int) -> tuple[int, bytes]:
+    """MAIL FROM with a SIZE parameter (RFC 1870): refused before any data is sent."""
+    with smtplib.SMTP("127.0.0.1", port) as smtp:
+        smtp.ehlo()
+        return smtp.mail("a@b.test", options=[f"SIZE={size}"])
 
 
 async def runs_of(api: httpx.AsyncClient, process_id: str) -> list[dict[str, Any]]:
@@ -143,6 +152,8 @@ async def test_oversized_message_is_552(
         edge = make_message("a@b.test", address, text="y" * 49_900)
         delivery = await send(gateway.port, "a@b.test", address, edge)
         assert delivery.code == 552 and delivery.text.startswith("5.3.4"), delivery
+        declared = await asyncio.to_thread(declare_size, gateway.port, 60_000)
+        assert declared[0] == 552 and declared[1].startswith(b"5.3.4"), declared
     assert await runs_of(api, process["id"]) == []
 
 
