@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
 
 from email_gateway.server import Gateway
 from openruns.devstack import temporal_binary, wait_for_port
+from openruns.ids import stable_id
 from openruns.models import EmailTriggerUpdate, ProcessCreate
 from openruns.search_attributes import register_search_attributes
 from openruns.services.email_triggers import get as get_trigger
@@ -99,12 +101,17 @@ async def test_temporal_down_is_451_then_the_same_message_starts_one_run(
 
             dev_server.start()
             checker = await Client.connect(settings.temporal_target)
-            assert await _count(checker, process.id) == 1  # the warm-up only
+            refused_id = stable_id("run", process.id, message["Message-ID"])
+            with pytest.raises(RPCError) as missing:
+                await checker.get_workflow_handle(refused_id).describe()
+            assert missing.value.status == RPCStatusCode.NOT_FOUND
+            await assert_eventually(lambda: _count(checker, process.id), lambda n: n == 1)
 
             up = await send(gateway.port, "a@b.test", address, message)
             assert up.code == 250, up
             again = await send(gateway.port, "a@b.test", address, message)
             assert again.code == 250 and again.text == up.text
+            assert up.text.split()[-1] == refused_id
             await assert_eventually(lambda: _count(checker, process.id), lambda n: n >= 2)
             assert await _count(checker, process.id) == 2
     finally:
