@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from pydantic import SecretStr
 from temporalio.client import Client
 
 from email_gateway.server import Gateway
@@ -153,3 +155,33 @@ async def test_a_process_answers_the_sender_of_an_email(
 
 async def _count(sink: Sink) -> int:
     return len(sink.messages)
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # a test sink
+async def test_relay_login(
+    api: httpx.AsyncClient, client: Client, settings: Settings, database: Database
+) -> None:
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any):
+        logins.append((data.login, data.password))
+        return AuthResult(success=data.password == b"s3cret")
+
+    handler, port = Sink(), free_port()
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=port, authenticator=authenticator,
+        auth_require_tls=False, auth_required=True,
+    )  # fmt: skip
+    controller.start()
+    settings.smtp_relay = f"127.0.0.1:{port}"
+    settings.smtp_relay_user, settings.smtp_relay_password = "robot", SecretStr("s3cret")
+    try:
+        async with worker_for(client, settings, database):
+            process = await create_process(api, SEND)
+            run = await start_run(api, process["id"], inputs={"to": "a@example.test"})
+            done = await wait_for_state(api, run["id"])
+    finally:
+        controller.stop()
+    assert done["state"] == "Succeeded", done
+    assert logins == [(b"robot", b"s3cret")]
+    assert len(handler.messages) == 1

@@ -6,6 +6,8 @@ import re
 
 import httpx
 
+from openruns.store import Database
+from openruns.store import processes as process_repo
 from tests.helpers.api import create_process
 
 ADDRESS = re.compile(r"^monthly-invoices-eu-[0-9a-z]{16}@openruns\.localhost$")
@@ -71,3 +73,16 @@ async def test_bad_settings_are_422_naming_the_field(api: httpx.AsyncClient) -> 
     missing = await api.get("/v2/processes/proc-nope/email-trigger")
     assert missing.status_code == 404
     assert (await api.post("/v2/processes/proc-nope/email-trigger/rotate")).status_code == 404
+
+
+async def test_a_process_from_before_the_email_trigger_gets_an_address(
+    api: httpx.AsyncClient, database: Database
+) -> None:
+    async with database.session() as session:  # created without one, as before migration 0003
+        process, _ = await process_repo.create_process(session, "Old One", None, {})
+    assert (await api.get(f"/v2/processes/{process.id}")).json()["email_address"] is None
+    trigger = await api.get(f"/v2/processes/{process.id}/email-trigger")
+    assert trigger.status_code == 200
+    assert trigger.json()["address"].startswith("old-one-")
+    read = await api.get(f"/v2/processes/{process.id}")
+    assert read.json()["email_address"] == trigger.json()["address"]

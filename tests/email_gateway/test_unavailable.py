@@ -86,8 +86,10 @@ async def test_temporal_down_is_451_then_the_same_message_starts_one_run(
             email_domain=settings.email_domain,
         )
     async with database.sessions() as session:
-        await update_trigger(session, process.id, EmailTriggerUpdate(stage=Stage.DRAFT))
-        address = (await get_trigger(session, process.id)).address
+        await update_trigger(
+            session, process.id, EmailTriggerUpdate(stage=Stage.DRAFT), settings.email_domain
+        )
+        address = (await get_trigger(session, process.id, settings.email_domain)).address
     message = make_message("a@b.test", address, message_id=f"<{uuid.uuid4()}@b.test>")
 
     client = await connect(settings, lazy=True)

@@ -12,17 +12,19 @@ router = APIRouter(tags=["email trigger"], dependencies=[Depends(require_api_key
 
 
 @router.get("/processes/{process_id}/email-trigger")
-async def get_email_trigger(process_id: str, session: SessionDep) -> EmailTrigger:
+async def get_email_trigger(
+    process_id: str, session: SessionDep, settings: SettingsDep
+) -> EmailTrigger:
     """The process's address and who may start runs of it by email."""
-    return await service.get(session, process_id)
+    return await service.get(session, process_id, settings.email_domain)
 
 
 @router.put("/processes/{process_id}/email-trigger")
 async def update_email_trigger(
-    process_id: str, body: EmailTriggerUpdate, session: SessionDep
+    process_id: str, body: EmailTriggerUpdate, session: SessionDep, settings: SettingsDep
 ) -> EmailTrigger:
     """Change `enabled`, `permission`, `allowed_senders` or `stage` (others are kept)."""
-    return await service.update(session, process_id, body)
+    return await service.update(session, process_id, body, settings.email_domain)
 
 
 @router.post("/processes/{process_id}/email-trigger/rotate")

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openruns.definition.validate import format_path
-from openruns.errors import InvalidInput, NotFound
+from openruns.errors import InvalidInput
 from openruns.models import EmailPermission, EmailTrigger, EmailTriggerUpdate
 from openruns.states import Stage
 from openruns.store import email as repo
@@ -32,17 +32,21 @@ def to_model(trigger: EmailTriggerRow, address: str) -> EmailTrigger:
     )
 
 
-async def _address(session: AsyncSession, process_id: str) -> str:
-    addresses = await repo.active_addresses(session, [process_id])
-    if process_id not in addresses:
-        raise NotFound(f"process {process_id!r} has no email address")
-    return addresses[process_id]
+async def _load(session: AsyncSession, process_id: str, domain: str) -> tuple[EmailTriggerRow, str]:
+    """The trigger and its active address; created for a process that predates them."""
+    process = await process_repo.get_process(session, process_id)
+    trigger = await session.get(EmailTriggerRow, process_id)
+    address = (await repo.active_addresses(session, [process_id])).get(process_id)
+    if trigger is None or address is None:
+        await repo.delete_for_process(session, process_id)
+        trigger, row = await repo.create_trigger(session, process_id, process.name, domain)
+        address = row.address
+        await session.commit()
+    return trigger, address
 
 
-async def get(session: AsyncSession, process_id: str) -> EmailTrigger:
-    await process_repo.get_process(session, process_id)
-    trigger = await repo.get_trigger(session, process_id)
-    return to_model(trigger, await _address(session, process_id))
+async def get(session: AsyncSession, process_id: str, domain: str) -> EmailTrigger:
+    return to_model(*await _load(session, process_id, domain))
 
 
 def normalize_senders(senders: Sequence[str]) -> list[str]:
@@ -64,10 +68,11 @@ def normalize_senders(senders: Sequence[str]) -> list[str]:
     return out
 
 
-async def update(session: AsyncSession, process_id: str, body: EmailTriggerUpdate) -> EmailTrigger:
+async def update(
+    session: AsyncSession, process_id: str, body: EmailTriggerUpdate, domain: str
+) -> EmailTrigger:
     """Change the given fields; the others keep their values."""
-    await process_repo.get_process(session, process_id)
-    trigger = await repo.get_trigger(session, process_id)
+    trigger, address = await _load(session, process_id, domain)
     if body.allowed_senders is not None:
         trigger.allowed_senders = normalize_senders(body.allowed_senders)
     if body.enabled is not None:
@@ -77,15 +82,15 @@ async def update(session: AsyncSession, process_id: str, body: EmailTriggerUpdat
     if body.stage is not None:
         trigger.stage = body.stage.value
     await session.flush()
-    model = to_model(trigger, await _address(session, process_id))
+    model = to_model(trigger, address)
     await session.commit()
     return model
 
 
 async def rotate(session: AsyncSession, process_id: str, domain: str) -> EmailTrigger:
     """Issue a new address; the old one is retired (mail to it is refused with 550)."""
+    trigger, _ = await _load(session, process_id, domain)
     process = await process_repo.get_process(session, process_id, lock=True)
-    trigger = await repo.get_trigger(session, process_id)
     address = await repo.rotate(session, process_id, process.name, domain)
     model = to_model(trigger, address.address)
     await session.commit()

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from openruns.errors import NotFound
 from openruns.ids import random_token
 from openruns.store.tables import EmailAddressRow, EmailTriggerRow, utcnow
 
@@ -43,13 +42,6 @@ async def create_trigger(
     session.add_all([trigger, address])
     await session.flush()
     return trigger, address
-
-
-async def get_trigger(session: AsyncSession, process_id: str) -> EmailTriggerRow:
-    row = await session.get(EmailTriggerRow, process_id)
-    if row is None:
-        raise NotFound(f"process {process_id!r} not found")
-    return row
 
 
 async def active_addresses(session: AsyncSession, process_ids: Sequence[str]) -> dict[str, str]:
