@@ -57,7 +57,9 @@ class GatewayHandler:
     ) -> None:
         self.settings, self.database, self.client, self.blobs = settings, database, client, blobs
 
-    async def _target(self, session: AsyncSession, address: str, sender: str | None) -> Any:
+    async def _target(
+        self, session: AsyncSession, address: str, sender: str | None
+    ) -> Target | str:
         """The ``Target`` of ``address``, or the reply refusing it."""
         row = await email_repo.find_address(session, address)
         if row is None or row.retired_at is not None:
