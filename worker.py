@@ -17,11 +17,14 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.email import EmailActivities
+from activities.files import FileActivities
 from activities.http import HttpActivities
 from activities.runs import RunActivities
 from openruns.settings import Settings
 from openruns.setup import ensure_ready
 from openruns.store import Database
+from openruns.store.blobs import BlobStore
 from openruns.temporal import connect
 from workflows.process_run import ProcessRunWorkflow
 
@@ -57,11 +60,18 @@ async def worker_for(
     async with httpx.AsyncClient(follow_redirects=False) as http_client:
         http = HttpActivities(http_client, settings.http_allow)
         runs = RunActivities(database)
+        files = FileActivities(database, BlobStore.from_settings(settings))
+        email = EmailActivities(settings)
         worker = Worker(
             client,
             task_queue=settings.task_queue,
             workflows=WORKFLOWS,
-            activities=[http.http_request, runs.resolve_run],
+            activities=[
+                http.http_request,
+                runs.resolve_run,
+                files.read_file,
+                email.send_email,
+            ],
             workflow_runner=SANDBOX,
             # A bug in a run fails that run instead of retrying its workflow task forever.
             workflow_failure_exception_types=[Exception],

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api.deps import VerifiedKeys
 from api.errors import install_exception_handlers
-from api.routes import health, processes, runs, schedules
+from api.routes import email_triggers, files, health, processes, runs, schedules
 from openruns import __version__
 from openruns.settings import Settings
 from openruns.setup import ensure_ready
@@ -50,4 +50,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(processes.router, prefix="/v2")
     app.include_router(runs.router, prefix="/v2")
     app.include_router(schedules.router, prefix="/v2")
+    app.include_router(files.router, prefix="/v2")
+    app.include_router(email_triggers.router, prefix="/v2")
     return app

@@ -162,6 +162,50 @@ class RunCreate(BaseModel):
     trigger: Literal[Trigger.MANUAL, Trigger.API] = Trigger.API
 
 
+class StoredFile(BaseModel):
+    """A stored file: metadata only; the bytes are at ``GET /v2/files/{id}/content``."""
+
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+
+
+class EmailPermission(StrEnum):
+    ANYONE = "anyone"
+    MEMBERS = "members"  # sender domain in OPENRUNS_EMAIL_MEMBER_DOMAINS
+    RESTRICTED = "restricted"  # only allowed_senders
+
+
+class EmailTrigger(BaseModel):
+    """A process's email trigger: its address and who may start runs by mail."""
+
+    process_id: str
+    address: str
+    enabled: bool
+    permission: EmailPermission
+    allowed_senders: list[str]
+    stage: Stage
+    updated_at: datetime
+
+
+class EmailTriggerUpdate(BaseModel):
+    """``PUT …/email-trigger``: fields left out keep their current value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool | None = None
+    permission: EmailPermission | None = None
+    allowed_senders: list[str] | None = Field(
+        None,
+        max_length=1000,
+        description="Addresses, or `@domain` for every address of a domain (restricted).",
+    )
+    stage: Stage | None = None
+
+
 T = TypeVar("T")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -70,12 +70,43 @@ class Settings(BaseSettings):
         "component starts. Turn off where a one-shot setup job does it.",
     )
     log_level: str = Field("INFO", description="Log level of every component.")
+    # ---- files and email (SPEC §6, §8) ----
+    max_file_bytes: int = Field(
+        25 * 1024 * 1024, gt=0, description="Largest file POST /v2/files accepts (413 above)."
+    )
+    email_max_bytes: int = Field(
+        25 * 1024 * 1024, gt=0, description="Largest message the SMTP gateway accepts (552)."
+    )
+    email_member_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Sender domains that count as members for the `members` email permission "
+        "(comma-separated).",
+    )
+    smtp_tls_cert: Path | None = Field(
+        None, description="PEM certificate: the gateway offers STARTTLS when set (with the key)."
+    )
+    smtp_tls_key: Path | None = Field(None, description="PEM private key for smtp_tls_cert.")
+    smtp_relay: str | None = Field(
+        None, description="host:port of the SMTP relay the `email` step sends through."
+    )
+    smtp_relay_user: str | None = Field(None, description="User name for the SMTP relay.")
+    smtp_relay_password: SecretStr | None = Field(None, description="Password for the relay.")
+    smtp_relay_tls: Literal["none", "starttls", "tls"] = Field(
+        "none", description="Relay encryption: none, starttls, or tls (implicit TLS, port 465)."
+    )
+    email_from: str | None = Field(
+        None, description="From address of the `email` step; default noreply@<email_domain>."
+    )
 
-    _split = field_validator("http_allow", mode="before")(_split_csv)
+    _split = field_validator("http_allow", "email_member_domains", mode="before")(_split_csv)
 
     @property
     def temporal_target(self) -> str:
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def email_sender(self) -> str:
+        return self.email_from or f"OpenRuns <noreply@{self.email_domain}>"
 
     @property
     def temporal_ui_base(self) -> str:

@@ -108,6 +108,7 @@ class ProcessRunWorkflow:
                 "process_id": input.process_id,
                 "stage": input.stage,
                 "revision": revision,
+                "file_ids": input.file_ids,
             },
         }
         try:

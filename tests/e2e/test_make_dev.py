@@ -7,9 +7,11 @@ import json
 import os
 import re
 import signal
+import smtplib
 import subprocess
 import time
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -55,6 +57,29 @@ def dev_stack(tmp_path: Path) -> Iterator[dict]:
         log.close()
 
 
+def assert_email_starts_a_run(http: httpx.Client, smtp_port: int) -> None:
+    """The gateway `make dev` started turns a message into a Succeeded run."""
+    definition = {"outputs": {"subject": "{{ inputs.email.subject }}"}}
+    process = http.post("/v2/processes", json={"name": "mailbox", "definition": definition})
+    assert process.status_code == 201, process.text
+    address = process.json()["email_address"]
+    assert http.post(f"/v2/processes/{process.json()['id']}/publish").status_code == 200
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "ann@example.test", address, "hi there"
+    message.set_content("hello")
+    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as smtp:
+        assert smtp.send_message(message) == {}
+    deadline = time.monotonic() + 30
+    while True:
+        runs = http.get("/v2/runs", params={"process_id": process.json()["id"]}).json()["items"]
+        if runs and runs[0]["state"] == "Succeeded":
+            break
+        assert time.monotonic() < deadline, runs
+        time.sleep(0.1)
+    run = http.get(f"/v2/runs/{runs[0]['id']}").json()
+    assert run["trigger"] == "email" and run["outputs"] == {"subject": "hi there"}
+
+
 def test_make_dev_runs_a_process_started_with_curl(dev_stack: dict) -> None:
     base = f"http://127.0.0.1:{dev_stack['ports']['API']}"
     headers = {"x-api-key": dev_stack["key"]}
@@ -81,6 +106,7 @@ def test_make_dev_runs_a_process_started_with_curl(dev_stack: dict) -> None:
             assert time.monotonic() < deadline, run
             time.sleep(0.1)
         assert run["outputs"] == {"greeting": "hello world"}
+        assert_email_starts_a_run(http, dev_stack["ports"]["SMTP"])
         ui = httpx.get(f"http://127.0.0.1:{dev_stack['ports']['TEMPORAL_UI']}/", timeout=10)
         assert ui.status_code == 200
 

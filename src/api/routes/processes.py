@@ -15,9 +15,11 @@ router = APIRouter(tags=["processes"], dependencies=[Depends(require_api_key)])
 
 
 @router.post("/processes", status_code=status.HTTP_201_CREATED)
-async def create_process(body: ProcessCreate, session: SessionDep) -> Process:
-    """Create a process; its definition becomes draft revision 1."""
-    return await service.create(session, body)
+async def create_process(
+    body: ProcessCreate, session: SessionDep, settings: SettingsDep
+) -> Process:
+    """Create a process; its definition becomes draft revision 1. It gets an email address."""
+    return await service.create(session, body, email_domain=settings.email_domain)
 
 
 @router.get("/processes")
@@ -52,6 +54,6 @@ async def publish(
 
 @router.delete("/processes/{process_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_process(process_id: str, session: SessionDep, temporal: TemporalDep) -> Response:
-    """Delete the process and its schedules (its runs stay in Temporal)."""
+    """Delete the process, its schedules and its email addresses (its runs stay in Temporal)."""
     await service.delete(session, process_id, temporal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -91,9 +91,10 @@ def run_dev(settings: Settings) -> int:
         key = asyncio.run(_prepare(settings))
         openruns = [str(Path(sys.executable).parent / "openruns")]
         child_env = {"OPENRUNS_AUTO_SETUP": "false"}
-        for component in ("worker", "api"):
+        for component in ("worker", "api", "smtp"):
             stack.spawn(component, [*openruns, component], child_env)
         wait_for_port(settings.api_port, timeout=60, host=settings.api_host)
+        wait_for_port(settings.smtp_port, timeout=60, host=settings.smtp_host)
         typer.echo(_banner(settings, key), err=False)
         while not stopping:
             exited = stack.first_exited()

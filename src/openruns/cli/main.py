@@ -59,6 +59,14 @@ def api() -> None:
 
 
 @app.command()
+def smtp() -> None:
+    """Serve the SMTP gateway: mail to a process's address starts a run."""
+    from email_gateway.server import run_gateway
+
+    asyncio.run(run_gateway(_settings()))
+
+
+@app.command()
 def setup() -> None:
     """Migrate the database and register Temporal search attributes (idempotent)."""
     from openruns.setup import ensure_ready

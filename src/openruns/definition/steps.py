@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from openruns.definition.io_steps import EmailArgs, FileArgs
 from openruns.definition.model import RetrySpec
 
 StepKind = Literal["inline", "fail", "timer", "activity", "child"]
@@ -94,6 +95,22 @@ BUILTIN_STEP_TYPES: tuple[StepType, ...] = (
     ),
     StepType("sleep", "Wait `seconds` on a durable timer.", SleepArgs, "timer"),
     StepType("fail", "Fail the run with `message`.", FailArgs, "fail"),
+    StepType(
+        "file",
+        "Read a stored file (`file_id`): CSV → rows, JSON → value, text → string.",
+        FileArgs,
+        "activity",
+        activity="openruns.file",
+        default_timeout=60.0,
+    ),
+    StepType(
+        "email",
+        "Send mail through the configured SMTP relay: `to`, `subject`, `text`, `html`.",
+        EmailArgs,
+        "activity",
+        activity="openruns.email",
+        default_timeout=60.0,
+    ),
 )
 
 _REGISTRY: dict[str, StepType] = {t.name: t for t in BUILTIN_STEP_TYPES}

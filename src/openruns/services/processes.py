@@ -16,6 +16,7 @@ from openruns.models import DraftSave, Process, ProcessCreate
 from openruns.pagination import decode_token, encode_token
 from openruns.settings import Settings
 from openruns.states import Stage
+from openruns.store import email as email_repo
 from openruns.store import processes as repo
 from openruns.store.tables import ProcessRow, RevisionRow
 
@@ -46,16 +47,23 @@ def load_definition(revision: RevisionRow) -> Definition:
     return _cached_definition(revision.process_id, revision.revision, raw)
 
 
-async def create(session: AsyncSession, body: ProcessCreate) -> Process:
+async def _email_address(session: AsyncSession, process_id: str) -> str | None:
+    return (await email_repo.active_addresses(session, [process_id])).get(process_id)
+
+
+async def create(session: AsyncSession, body: ProcessCreate, *, email_domain: str) -> Process:
+    """A new process with its draft revision 1 and its email address on ``email_domain``."""
     definition = parse_definition(body.definition).dump()
     process, revision = await repo.create_process(session, body.name, body.description, definition)
+    _, address = await email_repo.create_trigger(session, process.id, process.name, email_domain)
     await session.commit()
-    return to_model(process, revision)
+    return to_model(process, revision, address.address)
 
 
 async def get(session: AsyncSession, process_id: str) -> Process:
     process = await repo.get_process(session, process_id)
-    return to_model(process, await repo.get_revision(session, process_id, process.draft_revision))
+    draft = await repo.get_revision(session, process_id, process.draft_revision)
+    return to_model(process, draft, await _email_address(session, process_id))
 
 
 async def list_page(
@@ -67,7 +75,11 @@ async def list_page(
         after = (datetime.fromisoformat(state["c"]), state["i"])
     rows = await repo.list_processes(session, limit + 1, after)
     page = rows[:limit]
-    items = [to_model(p, await repo.get_revision(session, p.id, p.draft_revision)) for p in page]
+    addresses = await email_repo.active_addresses(session, [p.id for p in page])
+    items = [
+        to_model(p, await repo.get_revision(session, p.id, p.draft_revision), addresses.get(p.id))
+        for p in page
+    ]
     next_token = None
     if len(rows) > limit:
         last = page[-1]
@@ -78,8 +90,9 @@ async def list_page(
 async def save_draft(session: AsyncSession, process_id: str, body: DraftSave) -> Process:
     definition = parse_definition(body.definition).dump()
     process, revision = await repo.save_draft(session, process_id, definition, body.base_revision)
+    address = await _email_address(session, process_id)
     await session.commit()
-    return to_model(process, revision)
+    return to_model(process, revision, address)
 
 
 async def publish(
@@ -92,22 +105,25 @@ async def publish(
     (their runs' execution timeout is fixed in the schedule, so it follows the new revision)."""
     process = await repo.publish(session, process_id)
     draft = await repo.get_revision(session, process_id, process.draft_revision)
+    address = await _email_address(session, process_id)
     await session.commit()
     if client is not None and settings is not None:
         from openruns.services import schedules
 
         await schedules.on_publish(client, session, settings, process_id)
-    return to_model(process, draft)
+    return to_model(process, draft, address)
 
 
 async def delete(session: AsyncSession, process_id: str, client: Client | None = None) -> None:
-    """Delete the process; with a Temporal client, its schedules first (so none fires on)."""
+    """Delete the process and its email addresses; with a Temporal client, its schedules first
+    (so none fires on)."""
     await repo.get_process(session, process_id)
     if client is not None:
         from openruns.services import schedules
 
         await session.commit()
         await schedules.on_delete(client, process_id)
+    await email_repo.delete_for_process(session, process_id)
     await repo.delete_process(session, process_id)
     await session.commit()
 

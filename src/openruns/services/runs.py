@@ -47,6 +47,7 @@ from openruns.models import (
     StepState,
 )
 from openruns.pagination import decode_token, encode_token
+from openruns.services.files import check_file_ids
 from openruns.services.processes import load_definition, process_and_revision
 from openruns.settings import Settings
 from openruns.states import RunState, Stage, Trigger, run_state, visibility_filter
@@ -128,6 +129,7 @@ async def prepare(session: AsyncSession, request: StartRequest) -> ProcessRunInp
     inputs = resolve_inputs(
         definition, request.inputs, allow_email=request.trigger == Trigger.EMAIL
     )
+    await check_file_ids(session, request.file_ids)
     now = datetime.now(UTC)
     return ProcessRunInput(
         process_id=process.id,
