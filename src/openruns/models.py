@@ -30,6 +30,7 @@ class StepRecord(BaseModel):
     started_at: datetime | None = None
     ended_at: datetime | None = None
     error: str | None = None
+    child_run_id: str | None = Field(None, description="The run a `process` step started.")
 
 
 class EmailInfo(BaseModel):
@@ -61,6 +62,7 @@ class ProcessRunInput(BaseModel):
     parent_run_id: str | None = None
     test_run_id: str | None = None
     email: EmailInfo | None = None
+    depth: int = Field(0, description="How many `process` steps up the root run is.")
 
 
 class StepActivityInput(BaseModel):
@@ -79,6 +81,7 @@ class ResolveRunInput(BaseModel):
 
 class ResolvedRun(BaseModel):
     revision: int
+    process_name: str | None = None
     definition: dict[str, Any]
     inputs: dict[str, Any]
 
@@ -160,6 +163,16 @@ class RunCreate(BaseModel):
     inputs: dict[str, Any] | list[Any] | None = None
     file_ids: list[str] = Field(default_factory=list, max_length=100)
     trigger: Literal[Trigger.MANUAL, Trigger.API] = Trigger.API
+
+
+class StepTypeInfo(BaseModel):
+    """A step type clients can offer: what ``uses`` accepts and the JSON schema of ``with``."""
+
+    name: str
+    description: str
+    kind: str
+    plugin: str | None = Field(None, description="The plugin module; null for built-ins.")
+    args_schema: dict[str, Any]
 
 
 T = TypeVar("T")

@@ -12,6 +12,7 @@ from openruns.definition import Definition, parse_definition
 from openruns.errors import Conflict
 from openruns.models import DraftSave, Process, ProcessCreate
 from openruns.pagination import decode_token, encode_token
+from openruns.services.calls import check_calls
 from openruns.states import Stage
 from openruns.store import processes as repo
 from openruns.store.tables import ProcessRow, RevisionRow
@@ -44,7 +45,9 @@ def load_definition(revision: RevisionRow) -> Definition:
 
 
 async def create(session: AsyncSession, body: ProcessCreate) -> Process:
-    definition = parse_definition(body.definition).dump()
+    parsed = parse_definition(body.definition)
+    await check_calls(session, None, parsed)
+    definition = parsed.dump()
     process, revision = await repo.create_process(session, body.name, body.description, definition)
     await session.commit()
     return to_model(process, revision)
@@ -73,7 +76,9 @@ async def list_page(
 
 
 async def save_draft(session: AsyncSession, process_id: str, body: DraftSave) -> Process:
-    definition = parse_definition(body.definition).dump()
+    parsed = parse_definition(body.definition)
+    await check_calls(session, process_id, parsed)
+    definition = parsed.dump()
     process, revision = await repo.save_draft(session, process_id, definition, body.base_revision)
     await session.commit()
     return to_model(process, revision)

@@ -1,0 +1,159 @@
+"""The ``process`` step through the API against the real dev server: child runs are runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.helpers import assert_eventually
+from tests.helpers.api import create_process, get_run, start_run, wait_for_state
+
+CHILD = {
+    "inputs": {"n": {"type": "integer", "required": True}},
+    "steps": [
+        {"id": "double", "uses": "set", "with": {"value": "{{ inputs.n * 2 }}"}},
+        {"id": "check", "if": "{{ inputs.n < 0 }}", "uses": "fail",
+         "with": {"message": "negative: {{ inputs.n }}"}},
+    ],
+    "outputs": {"doubled": "{{ steps.double.value }}", "run": "{{ run.name }}"},
+}  # fmt: skip
+
+
+def _parent(child_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "inputs": {"n": {"type": "integer", "default": 21}},
+        "steps": [
+            {
+                "id": "call",
+                "uses": "process",
+                "with": {"process_id": child_id, "inputs": {"n": "{{ inputs.n }}"}, **extra},
+            },
+            {"id": "after", "uses": "set", "with": {"plus_one": "{{ steps.call.doubled + 1 }}"}},
+        ],
+        "outputs": {"child": "{{ steps.call }}", "plus_one": "{{ steps.after.plus_one }}"},
+    }
+
+
+async def test_parent_returns_the_childs_outputs_and_the_child_is_a_run(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    child = await create_process(api, CHILD, publish=True, name="doubler")
+    parent = await create_process(api, _parent(child["id"]))
+    run = await start_run(api, parent["id"], trigger="manual")
+    done = await wait_for_state(api, run["id"])
+    assert done["state"] == "Succeeded", done
+    child_run_id = done["steps"][0]["child_run_id"]
+    assert done["outputs"] == {
+        "child": {"doubled": 42, "run": f"doubler (step call of {run['name']})"},
+        "plus_one": 43,
+    }
+
+    child_run = await get_run(api, child_run_id)
+    assert child_run["state"] == "Succeeded"
+    assert child_run["parent_run_id"] == run["id"]
+    assert child_run["trigger"] == "manual"  # the parent's trigger
+    assert (child_run["process_id"], child_run["stage"], child_run["revision"]) == (
+        child["id"],
+        "Published",
+        1,
+    )
+    assert child_run["inputs"] == {"n": 21}
+    listed = await api.get("/v2/runs", params={"process_id": child["id"]})
+    assert [(r["id"], r["parent_run_id"]) for r in listed.json()["items"]] == [
+        (child_run_id, run["id"])
+    ]
+
+
+async def test_child_failure_fails_the_parent_naming_the_step(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    child = await create_process(api, CHILD, publish=True)
+    parent = await create_process(api, _parent(child["id"]))
+    run = await start_run(api, parent["id"], inputs={"n": -5})
+    done = await wait_for_state(api, run["id"])
+    assert done["state"] == "Failed"
+    assert done["error"]["step"] == "call"
+    assert "step 'check' failed: negative: -5" in done["error"]["message"]
+    child_run = await get_run(api, done["steps"][0]["child_run_id"])
+    assert child_run["state"] == "Failed" and child_run["error"]["step"] == "check"
+    assert [s["state"] for s in done["steps"]] == ["Failed", "Pending"]
+
+
+async def test_child_input_errors_and_missing_revisions_fail_the_step(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    child = await create_process(api, CHILD)  # never published
+    parent = await create_process(api, _parent(child["id"]))
+    done = await wait_for_state(api, (await start_run(api, parent["id"]))["id"])
+    assert done["state"] == "Failed" and done["error"]["step"] == "call"
+    assert "no published revision" in done["error"]["message"]
+
+    draft = await create_process(api, _parent(child["id"], stage="Draft"))
+    run = await start_run(api, draft["id"], inputs={"n": 1})
+    assert (await wait_for_state(api, run["id"]))["outputs"]["plus_one"] == 3
+
+    bad = _parent(child["id"], stage="Draft")
+    bad["steps"][0]["with"]["inputs"] = {"n": "{{ 'many' }}"}
+    bad_parent = await create_process(api, bad)
+    done = await wait_for_state(api, (await start_run(api, bad_parent["id"]))["id"])
+    assert done["state"] == "Failed" and done["error"]["step"] == "call"
+    assert "inputs.n" in done["error"]["message"]
+
+
+async def test_cancelling_the_parent_cancels_the_child(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    sleeper = await create_process(
+        api, {"steps": [{"id": "wait", "uses": "sleep", "with": {"seconds": 120}}]}, publish=True
+    )
+    parent = await create_process(
+        api, {"steps": [{"id": "call", "uses": "process", "with": {"process_id": sleeper["id"]}}]}
+    )
+    run = await start_run(api, parent["id"])
+    running = await assert_eventually(
+        lambda: get_run(api, run["id"]), lambda r: r["steps"][0]["child_run_id"] is not None
+    )
+    child_run_id = running["steps"][0]["child_run_id"]
+    await wait_for_state(api, child_run_id, "Running")
+
+    assert (await api.post(f"/v2/runs/{run['id']}/cancel")).status_code == 202
+    assert (await wait_for_state(api, run["id"]))["state"] == "Cancelled"
+    child_run = await wait_for_state(api, child_run_id)
+    assert child_run["state"] == "Cancelled"
+    assert child_run["steps"][0]["state"] == "Cancelled"
+
+
+async def test_the_parents_timeout_bounds_the_child(api: httpx.AsyncClient, worker: object) -> None:
+    sleeper = await create_process(
+        api, {"steps": [{"id": "wait", "uses": "sleep", "with": {"seconds": 120}}]}, publish=True
+    )
+    parent = await create_process(
+        api,
+        {"timeout": 2,
+         "steps": [{"id": "call", "uses": "process", "with": {"process_id": sleeper["id"]}}]},
+    )  # fmt: skip
+    run = await start_run(api, parent["id"])
+    done = await wait_for_state(api, run["id"], timeout=20)
+    assert done["state"] == "TimedOut"
+    child_run = await wait_for_state(api, done["steps"][0]["child_run_id"], timeout=20)
+    assert child_run["state"] in {"TimedOut", "Cancelled"}
+    assert child_run["ended_at"] is not None
+
+
+async def test_templated_recursion_stops_at_the_depth_limit(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    definition = {
+        "steps": [
+            {"id": "again", "uses": "process",
+             "with": {"process_id": "{{ run.process_id }}", "stage": "Draft"}},
+        ]
+    }  # fmt: skip
+    process = await create_process(api, definition)
+    run = await start_run(api, process["id"])
+    done = await wait_for_state(api, run["id"], timeout=60)
+    assert done["state"] == "Failed" and done["error"]["step"] == "again"
+    assert "process calls nest deeper than 10 levels" in done["error"]["message"]
+    listed = await api.get("/v2/runs", params={"process_id": process["id"], "limit": 100})
+    assert len(listed.json()["items"]) == 11  # the root and ten nested child runs
