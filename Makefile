@@ -2,11 +2,12 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# worker.py is copied into the (editable) install by force-include: reinstall when it changes.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml worker.py | cksum | cut -d' ' -f1)
 
 .PHONY: dev test lint typecheck bench test-faults clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml worker.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -15,7 +15,9 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.http import HttpActivities
+from activities.plugins import plugin_activities
 from activities.runs import RunActivities
+from openruns.plugins import load_plugins
 from openruns.settings import Settings
 from openruns.setup import ensure_ready
 from openruns.store import Database
@@ -39,6 +41,7 @@ async def worker_for(
     client: Client, settings: Settings, database: Database
 ) -> AsyncIterator[Worker]:
     """A worker with every workflow and activity registered, shut down cleanly on exit."""
+    load_plugins(settings.plugins)
     async with httpx.AsyncClient(follow_redirects=False) as http_client:
         http = HttpActivities(http_client, settings.http_allow)
         runs = RunActivities(database)
@@ -46,7 +49,7 @@ async def worker_for(
             client,
             task_queue=settings.task_queue,
             workflows=WORKFLOWS,
-            activities=[http.http_request, runs.resolve_run],
+            activities=[http.http_request, runs.resolve_run, *plugin_activities()],
             workflow_runner=SANDBOX,
             # A bug in a run fails that run instead of retrying its workflow task forever.
             workflow_failure_exception_types=[Exception],

@@ -9,8 +9,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_exception_handlers
-from api.routes import health, processes, runs
+from api.routes import health, processes, runs, step_types
 from openruns import __version__
+from openruns.plugins import load_plugins
 from openruns.settings import Settings
 from openruns.setup import ensure_ready
 from openruns.store import Database
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API; the lifespan connects Temporal and the database onto ``app.state``."""
     settings = settings or Settings()
+    load_plugins(settings.plugins)  # definitions using plugin steps validate against their args
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -47,4 +49,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router, prefix="/v2")
     app.include_router(processes.router, prefix="/v2")
     app.include_router(runs.router, prefix="/v2")
+    app.include_router(step_types.router, prefix="/v2")
     return app

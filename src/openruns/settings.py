@@ -53,6 +53,12 @@ class Settings(BaseSettings):
         description="Hosts or CIDRs the http step may reach even though they are loopback, "
         "link-local or cloud-metadata addresses (comma-separated).",
     )
+    plugins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Python modules whose @openruns.plugins.step functions become step types "
+        "(comma-separated, e.g. acme.steps,examples.plugins.invoice_tools); plugins of the "
+        "openruns.steps entry-point group load too.",
+    )
     auto_setup: bool = Field(
         True,
         description="Run database migrations and register Temporal search attributes when a "
@@ -60,7 +66,7 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("INFO", description="Log level of every component.")
 
-    _split = field_validator("http_allow", mode="before")(_split_csv)
+    _split = field_validator("http_allow", "plugins", mode="before")(_split_csv)
 
     @property
     def temporal_target(self) -> str:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
 
 from tests.helpers import assert_eventually
 from tests.helpers.api import create_process, get_run, start_run, wait_for_state
+
+
+async def get_process(api: httpx.AsyncClient, process_id: str) -> dict[str, Any]:
+    return (await api.get(f"/v2/processes/{process_id}")).json()
+
 
 CHILD = {
     "inputs": {"n": {"type": "integer", "required": True}},
@@ -157,3 +163,77 @@ async def test_templated_recursion_stops_at_the_depth_limit(
     assert "process calls nest deeper than 10 levels" in done["error"]["message"]
     listed = await api.get("/v2/runs", params={"process_id": process["id"], "limit": 100})
     assert len(listed.json()["items"]) == 11  # the root and ten nested child runs
+
+
+def _calls(*targets: str) -> dict[str, Any]:
+    return {
+        "steps": [
+            {"id": f"call_{i}", "uses": "process", "with": {"process_id": target}}
+            for i, target in enumerate(targets)
+        ]
+    }
+
+
+async def _save(api: httpx.AsyncClient, process_id: str, definition: dict) -> httpx.Response:
+    return await api.put(f"/v2/processes/{process_id}/draft", json={"definition": definition})
+
+
+async def test_call_cycles_are_refused_when_saved(api: httpx.AsyncClient) -> None:
+    a = await create_process(api, {}, name="alpha")
+    b = await create_process(api, _calls(a["id"]), name="beta")
+    c = await create_process(api, _calls(b["id"]), name="gamma")
+
+    itself = await _save(api, a["id"], _calls(a["id"]))
+    assert itself.status_code == 422
+    assert itself.json()["details"] == [
+        {"path": "definition.steps[0].with.process_id",
+         "message": "a process cannot call itself: 'alpha' → 'alpha'"}
+    ]  # fmt: skip
+
+    cycle = await _save(api, a["id"], {**_calls(a["id"]), **_calls(b["id"], c["id"])})
+    assert cycle.status_code == 422
+    assert cycle.json()["details"] == [
+        {"path": "definition.steps[0].with.process_id",
+         "message": "'beta' calls this process back: 'alpha' → 'beta' → 'alpha'"},
+        {"path": "definition.steps[1].with.process_id",
+         "message": "'gamma' calls this process back: 'alpha' → 'gamma' → 'beta' → 'alpha'"},
+    ]  # fmt: skip
+    assert (await get_process(api, a["id"]))["draft_revision"] == 1  # nothing saved
+
+
+async def test_published_calls_count_too(api: httpx.AsyncClient) -> None:
+    a = await create_process(api, {}, name=f"a-{uuid.uuid4().hex[:6]}")
+    b = await create_process(api, _calls(a["id"]), publish=True)
+    assert (await _save(api, b["id"], {})).status_code == 200  # the draft no longer calls a ...
+    refused = await _save(api, a["id"], _calls(b["id"]))  # ... but the published revision does
+    assert refused.status_code == 422
+    assert "calls this process back" in refused.json()["details"][0]["message"]
+
+
+async def test_unknown_literal_process_is_refused_templated_is_not(api: httpx.AsyncClient) -> None:
+    response = await api.post(
+        "/v2/processes", json={"name": "caller", "definition": _calls("proc-nope")}
+    )
+    assert response.status_code == 422
+    assert response.json()["details"] == [
+        {"path": "definition.steps[0].with.process_id",
+         "message": "process 'proc-nope' does not exist"}
+    ]  # fmt: skip
+    templated = _calls("{{ inputs.target }}")
+    templated["inputs"] = {"target": {"type": "string"}}
+    await create_process(api, templated)
+
+
+async def test_process_step_arguments_are_validated(api: httpx.AsyncClient) -> None:
+    response = await api.post(
+        "/v2/processes",
+        json={"name": "bad", "definition": {"steps": [
+            {"id": "call", "uses": "process", "with": {"stage": "Live", "inputs": [1]}}]}},
+    )  # fmt: skip
+    assert response.status_code == 422
+    paths = [d["path"] for d in response.json()["details"]]
+    assert paths == [
+        "definition.steps[0].with.process_id",
+        "definition.steps[0].with.stage",
+        "definition.steps[0].with.inputs",
+    ]
