@@ -15,6 +15,11 @@ async def get_process(api: httpx.AsyncClient, process_id: str) -> dict[str, Any]
     return (await api.get(f"/v2/processes/{process_id}")).json()
 
 
+async def _list(api: httpx.AsyncClient, process_id: str) -> list[dict[str, Any]]:
+    response = await api.get("/v2/runs", params={"process_id": process_id, "limit": 100})
+    return response.json()["items"]
+
+
 CHILD = {
     "inputs": {"n": {"type": "integer", "required": True}},
     "steps": [
@@ -65,10 +70,10 @@ async def test_parent_returns_the_childs_outputs_and_the_child_is_a_run(
         1,
     )
     assert child_run["inputs"] == {"n": 21}
-    listed = await api.get("/v2/runs", params={"process_id": child["id"]})
-    assert [(r["id"], r["parent_run_id"]) for r in listed.json()["items"]] == [
-        (child_run_id, run["id"])
-    ]
+    listed = await assert_eventually(
+        lambda: _list(api, child["id"]), lambda items: any(r["state"] == "Succeeded" for r in items)
+    )
+    assert [(r["id"], r["parent_run_id"]) for r in listed] == [(child_run_id, run["id"])]
 
 
 async def test_child_failure_fails_the_parent_naming_the_step(
@@ -118,7 +123,8 @@ async def test_cancelling_the_parent_cancels_the_child(
     )
     run = await start_run(api, parent["id"])
     running = await assert_eventually(
-        lambda: get_run(api, run["id"]), lambda r: r["steps"][0]["child_run_id"] is not None
+        lambda: get_run(api, run["id"]),
+        lambda r: bool(r["steps"] and r["steps"][0]["child_run_id"]),
     )
     child_run_id = running["steps"][0]["child_run_id"]
     await wait_for_state(api, child_run_id, "Running")
@@ -128,6 +134,42 @@ async def test_cancelling_the_parent_cancels_the_child(
     child_run = await wait_for_state(api, child_run_id)
     assert child_run["state"] == "Cancelled"
     assert child_run["steps"][0]["state"] == "Cancelled"
+
+
+async def test_a_child_cancelled_or_timed_out_on_its_own_fails_the_step(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    sleeper = await create_process(
+        api,
+        {"timeout": 60, "steps": [{"id": "wait", "uses": "sleep", "with": {"seconds": 120}}]},
+        publish=True,
+    )
+    parent = await create_process(
+        api, {"steps": [{"id": "call", "uses": "process", "with": {"process_id": sleeper["id"]}}]}
+    )
+    run = await start_run(api, parent["id"])
+    running = await assert_eventually(
+        lambda: get_run(api, run["id"]),
+        lambda r: bool(r["steps"] and r["steps"][0]["child_run_id"]),
+    )
+    child_run_id = running["steps"][0]["child_run_id"]
+    await wait_for_state(api, child_run_id, "Running")
+    assert (await api.post(f"/v2/runs/{child_run_id}/cancel")).status_code == 202
+    done = await wait_for_state(api, run["id"])
+    assert done["state"] == "Failed" and done["error"]["step"] == "call"
+    assert f"child run {child_run_id} was cancelled" in done["error"]["message"]
+
+    await _save(
+        api,
+        sleeper["id"],
+        {"timeout": 1, "steps": [{"id": "wait", "uses": "sleep", "with": {"seconds": 120}}]},
+    )
+    await api.post(f"/v2/processes/{sleeper['id']}/publish")
+    done = await wait_for_state(api, (await start_run(api, parent["id"]))["id"], timeout=20)
+    assert done["state"] == "Failed" and done["error"]["step"] == "call"
+    child_run = await get_run(api, done["steps"][0]["child_run_id"])
+    assert child_run["state"] == "TimedOut"
+    assert f"child run {child_run['id']} timed out" in done["error"]["message"]
 
 
 async def test_the_parents_timeout_bounds_the_child(api: httpx.AsyncClient, worker: object) -> None:
@@ -161,8 +203,11 @@ async def test_templated_recursion_stops_at_the_depth_limit(
     done = await wait_for_state(api, run["id"], timeout=60)
     assert done["state"] == "Failed" and done["error"]["step"] == "again"
     assert "process calls nest deeper than 10 levels" in done["error"]["message"]
-    listed = await api.get("/v2/runs", params={"process_id": process["id"], "limit": 100})
-    assert len(listed.json()["items"]) == 11  # the root and ten nested child runs
+    # The root and ten nested child runs, all ended (visibility may lag a moment).
+    await assert_eventually(
+        lambda: _list(api, process["id"]),
+        lambda items: len(items) == 11 and all(r["state"] == "Failed" for r in items),
+    )
 
 
 def _calls(*targets: str) -> dict[str, Any]:
