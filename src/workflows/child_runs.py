@@ -12,6 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.exceptions import ChildWorkflowError, is_cancelled_exception
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -75,3 +77,14 @@ async def start_child(
         parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
         **start_options(child),
     )
+
+
+def outcome(error: ChildWorkflowError, message: str) -> str | None:
+    """How the step reports a child run that ended badly; None when the parent is cancelled."""
+    if isinstance(error.cause, TemporalTimeoutError):
+        return "timed out"
+    if not is_cancelled_exception(error):
+        return f"failed: {message}"
+    if workflow.cancellation_reason() is None:
+        return "was cancelled"  # on its own: nobody asked the parent to stop
+    return None

@@ -22,9 +22,6 @@ from temporalio.exceptions import (
     FailureError,
     is_cancelled_exception,
 )
-from temporalio.exceptions import (
-    TimeoutError as TemporalTimeoutError,
-)
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
@@ -260,14 +257,9 @@ class ProcessRunWorkflow:
         try:
             return await handle
         except ChildWorkflowError as exc:
-            if isinstance(exc.cause, TemporalTimeoutError):
-                outcome = "timed out"
-            elif not is_cancelled_exception(exc):
-                outcome = f"failed: {_failure_message(exc)}"
-            elif workflow.cancellation_reason() is None:
-                outcome = "was cancelled"  # on its own: the parent did not ask to stop
-            else:
-                raise
+            outcome = child_runs.outcome(exc, _failure_message(exc))
+            if outcome is None:
+                raise  # the parent itself is being cancelled: it ends Cancelled
             raise self._fail(record, f"child run {handle.id} {outcome}") from None
 
     def _render_outputs(self, definition: Definition, context: dict[str, Any]) -> dict[str, Any]:

@@ -6,9 +6,13 @@ import uuid
 from typing import Any
 
 import httpx
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
 
 from tests.helpers import assert_eventually
 from tests.helpers.api import create_process, get_run, start_run, wait_for_state
+from worker import SANDBOX, WORKFLOWS
 
 
 async def get_process(api: httpx.AsyncClient, process_id: str) -> dict[str, Any]:
@@ -47,7 +51,7 @@ def _parent(child_id: str, **extra: Any) -> dict[str, Any]:
 
 
 async def test_parent_returns_the_childs_outputs_and_the_child_is_a_run(
-    api: httpx.AsyncClient, worker: object
+    api: httpx.AsyncClient, worker: object, client: Client
 ) -> None:
     child = await create_process(api, CHILD, publish=True, name="doubler")
     parent = await create_process(api, _parent(child["id"]))
@@ -74,6 +78,13 @@ async def test_parent_returns_the_childs_outputs_and_the_child_is_a_run(
         lambda: _list(api, child["id"]), lambda items: any(r["state"] == "Succeeded" for r in items)
     )
     assert [(r["id"], r["parent_run_id"]) for r in listed] == [(child_run_id, run["id"])]
+
+    # The parent's history replays: the child's id and start options are deterministic.
+    history = await client.get_workflow_handle(run["id"]).fetch_history()
+    replayer = Replayer(
+        workflows=WORKFLOWS, workflow_runner=SANDBOX, data_converter=pydantic_data_converter
+    )
+    await replayer.replay_workflow(history)
 
 
 async def test_child_failure_fails_the_parent_naming_the_step(
