@@ -62,7 +62,7 @@ class ProcessRunInput(BaseModel):
     parent_run_id: str | None = None
     test_run_id: str | None = None
     email: EmailInfo | None = None
-    depth: int = Field(0, description="How many `process` steps up the root run is.")
+    depth: int = Field(0, description="How many `process` steps deep this run is (root: 0).")
 
 
 class StepActivityInput(BaseModel):
