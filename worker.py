@@ -20,7 +20,9 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.email import EmailActivities
 from activities.files import FileActivities
 from activities.http import HttpActivities
+from activities.plugins import plugin_activities
 from activities.runs import RunActivities
+from openruns.plugins import load_plugins
 from openruns.settings import Settings
 from openruns.setup import ensure_ready
 from openruns.store import Database
@@ -57,6 +59,7 @@ async def worker_for(
 ) -> AsyncIterator[Worker]:
     """A worker with every workflow and activity registered, shut down cleanly on exit."""
     _cache_workflow_bytecode()
+    load_plugins(settings.plugins)
     async with httpx.AsyncClient(follow_redirects=False) as http_client:
         http = HttpActivities(http_client, settings.http_allow)
         runs = RunActivities(database)
@@ -71,6 +74,7 @@ async def worker_for(
                 runs.resolve_run,
                 files.read_file,
                 email.send_email,
+                *plugin_activities(),
             ],
             workflow_runner=SANDBOX,
             # A bug in a run fails that run instead of retrying its workflow task forever.

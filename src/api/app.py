@@ -10,8 +10,9 @@ from fastapi import FastAPI
 
 from api.deps import VerifiedKeys
 from api.errors import install_exception_handlers
-from api.routes import email_triggers, files, health, processes, runs, schedules
+from api.routes import email_triggers, files, health, processes, runs, schedules, step_types
 from openruns import __version__
+from openruns.plugins import load_plugins
 from openruns.settings import Settings
 from openruns.setup import ensure_ready
 from openruns.store import Database
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API; the lifespan connects Temporal and the database onto ``app.state``."""
     settings = settings or Settings()
+    load_plugins(settings.plugins)  # definitions using plugin steps validate against their args
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -52,4 +54,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(schedules.router, prefix="/v2")
     app.include_router(files.router, prefix="/v2")
     app.include_router(email_triggers.router, prefix="/v2")
+    app.include_router(step_types.router, prefix="/v2")
     return app

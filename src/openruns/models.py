@@ -30,6 +30,7 @@ class StepRecord(BaseModel):
     started_at: datetime | None = None
     ended_at: datetime | None = None
     error: str | None = None
+    child_run_id: str | None = Field(None, description="The run a `process` step started.")
 
 
 class EmailInfo(BaseModel):
@@ -61,6 +62,7 @@ class ProcessRunInput(BaseModel):
     parent_run_id: str | None = None
     test_run_id: str | None = None
     email: EmailInfo | None = None
+    depth: int = Field(0, description="How many `process` steps deep this run is (root: 0).")
 
 
 class StepActivityInput(BaseModel):
@@ -79,6 +81,7 @@ class ResolveRunInput(BaseModel):
 
 class ResolvedRun(BaseModel):
     revision: int
+    process_name: str | None = None
     definition: dict[str, Any]
     inputs: dict[str, Any]
 
@@ -204,6 +207,16 @@ class EmailTriggerUpdate(BaseModel):
         description="Addresses, or `@domain` for every address of a domain (restricted).",
     )
     stage: Stage | None = None
+
+
+class StepTypeInfo(BaseModel):
+    """A step type clients can offer: what ``uses`` accepts and the JSON schema of ``with``."""
+
+    name: str
+    description: str
+    kind: str
+    plugin: str | None = Field(None, description="The plugin module; null for built-ins.")
+    args_schema: dict[str, Any]
 
 
 T = TypeVar("T")

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         description="How long an API replica trusts a key it has verified; a revoked key stops "
         "working within this time on every replica. 0 checks the database on every request.",
     )
+    plugins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Python modules whose @openruns.plugins.step functions become step types "
+        "(comma-separated, e.g. acme.steps,examples.plugins.invoice_tools); plugins of the "
+        "openruns.steps entry-point group load too.",
+    )
     auto_setup: bool = Field(
         True,
         description="Run database migrations and register Temporal search attributes when a "
@@ -98,7 +104,9 @@ class Settings(BaseSettings):
         None, description="From address of the `email` step; default noreply@<email_domain>."
     )
 
-    _split = field_validator("http_allow", "email_member_domains", mode="before")(_split_csv)
+    _split = field_validator("http_allow", "email_member_domains", "plugins", mode="before")(
+        _split_csv
+    )
 
     @property
     def temporal_target(self) -> str:

@@ -25,12 +25,25 @@ def _settings() -> Settings:
     return settings
 
 
+def _load_plugins(settings: Settings) -> None:
+    """Stop with a clear message (exit code 2) when a plugin cannot be loaded."""
+    from openruns.plugins import PluginError, load_plugins
+
+    try:
+        load_plugins(settings.plugins)
+    except PluginError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def dev() -> None:
     """Start the whole stack on this machine: Temporal + UI, worker, API, SMTP gateway."""
-    from openruns.cli.dev import run_dev
+    from openruns.cli.dev import run_dev, with_example_plugins
 
-    sys.exit(run_dev(_settings()))
+    settings = with_example_plugins(_settings())
+    _load_plugins(settings)
+    sys.exit(run_dev(settings))
 
 
 @app.command()
@@ -38,7 +51,9 @@ def worker() -> None:
     """Run a worker on the task queue."""
     from worker import run_worker
 
-    asyncio.run(run_worker(_settings()))
+    settings = _settings()
+    _load_plugins(settings)
+    asyncio.run(run_worker(settings))
 
 
 @app.command()
@@ -49,6 +64,7 @@ def api() -> None:
     from api import create_app
 
     settings = _settings()
+    _load_plugins(settings)
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,

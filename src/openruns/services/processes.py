@@ -14,6 +14,7 @@ from openruns.definition import Definition, parse_definition
 from openruns.errors import Conflict, NotFound
 from openruns.models import DraftSave, Process, ProcessCreate
 from openruns.pagination import decode_token, encode_token
+from openruns.services.calls import check_calls
 from openruns.settings import Settings
 from openruns.states import Stage
 from openruns.store import email as email_repo
@@ -53,7 +54,9 @@ async def _email_address(session: AsyncSession, process_id: str) -> str | None:
 
 async def create(session: AsyncSession, body: ProcessCreate, *, email_domain: str) -> Process:
     """A new process with its draft revision 1 and its email address on ``email_domain``."""
-    definition = parse_definition(body.definition).dump()
+    parsed = parse_definition(body.definition)
+    await check_calls(session, None, parsed)
+    definition = parsed.dump()
     process, revision = await repo.create_process(session, body.name, body.description, definition)
     _, address = await email_repo.create_trigger(session, process.id, process.name, email_domain)
     await session.commit()
@@ -88,7 +91,9 @@ async def list_page(
 
 
 async def save_draft(session: AsyncSession, process_id: str, body: DraftSave) -> Process:
-    definition = parse_definition(body.definition).dump()
+    parsed = parse_definition(body.definition)
+    await check_calls(session, process_id, parsed)
+    definition = parsed.dump()
     process, revision = await repo.save_draft(session, process_id, definition, body.base_revision)
     address = await _email_address(session, process_id)
     await session.commit()
