@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_exception_handlers
-from api.routes import health, processes, runs
+from api.routes import health, processes, run_actions, runs, test_suite
 from openruns import __version__
 from openruns.settings import Settings
 from openruns.setup import ensure_ready
@@ -46,5 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_exception_handlers(app)
     app.include_router(health.router, prefix="/v2")
     app.include_router(processes.router, prefix="/v2")
+    app.include_router(run_actions.router, prefix="/v2")
     app.include_router(runs.router, prefix="/v2")
+    app.include_router(test_suite.router, prefix="/v2")
     return app
