@@ -57,7 +57,9 @@ async def test_rerun_with_an_idempotency_key_starts_one_run(
     api: httpx.AsyncClient, worker: object
 ) -> None:
     process = await create_process(api, CHECK)
-    run = await wait_for_state(api, (await start_run(api, process["id"], inputs={"amount": 1}))["id"])
+    run = await wait_for_state(
+        api, (await start_run(api, process["id"], inputs={"amount": 1}))["id"]
+    )
     body = {"action": "rerun", "run_ids": [run["id"]]}
     headers = {"Idempotency-Key": "retry-me"}
     first = (await api.post("/v2/runs/actions", json=body, headers=headers)).json()
