@@ -29,10 +29,11 @@ from openruns.store import Database
 from openruns.store.blobs import BlobStore
 from openruns.temporal import connect
 from workflows.process_run import ProcessRunWorkflow
+from workflows.test_suite import TestSuiteWorkflow
 
 log = logging.getLogger("openruns.worker")
 
-WORKFLOWS = [ProcessRunWorkflow]
+WORKFLOWS = [ProcessRunWorkflow, TestSuiteWorkflow]
 
 # Templates run inside workflows: Jinja2 is pure, so it is passed through the sandbox.
 SANDBOX = SandboxedWorkflowRunner(

@@ -10,7 +10,17 @@ from fastapi import FastAPI
 
 from api.deps import VerifiedKeys
 from api.errors import install_exception_handlers
-from api.routes import email_triggers, files, health, processes, runs, schedules, step_types
+from api.routes import (
+    email_triggers,
+    files,
+    health,
+    processes,
+    run_actions,
+    runs,
+    schedules,
+    step_types,
+    test_suite,
+)
 from openruns import __version__
 from openruns.plugins import load_plugins
 from openruns.settings import Settings
@@ -50,9 +60,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_exception_handlers(app)
     app.include_router(health.router, prefix="/v2")
     app.include_router(processes.router, prefix="/v2")
+    app.include_router(run_actions.router, prefix="/v2")
     app.include_router(runs.router, prefix="/v2")
     app.include_router(schedules.router, prefix="/v2")
     app.include_router(files.router, prefix="/v2")
     app.include_router(email_triggers.router, prefix="/v2")
     app.include_router(step_types.router, prefix="/v2")
+    app.include_router(test_suite.router, prefix="/v2")
     return app

@@ -31,6 +31,8 @@ RERUN_OF = SearchAttributeKey.for_keyword("RerunOf")
 PARENT_RUN_ID = SearchAttributeKey.for_keyword("ParentRun")
 SCHEDULE_ID = SearchAttributeKey.for_keyword("OpenRunsScheduleId")
 TEST_RUN_ID = SearchAttributeKey.for_keyword("TestRunId")
+# Set (by a signal) while an archived run is still running; closed runs' flags live in the DB.
+RUN_ARCHIVED = SearchAttributeKey.for_bool("RunArchived")
 
 ALL: tuple[SearchAttributeKey, ...] = (
     PROCESS_ID,
@@ -44,6 +46,7 @@ ALL: tuple[SearchAttributeKey, ...] = (
     PARENT_RUN_ID,
     SCHEDULE_ID,
     TEST_RUN_ID,
+    RUN_ARCHIVED,
 )
 
 

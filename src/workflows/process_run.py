@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         StepRecord,
         StepState,
     )
+    from openruns.run_actions import ARCHIVE_SIGNAL, ArchiveSignal
     from openruns.states import RunState, Stage
     from workflows import child_runs
 
@@ -88,6 +89,17 @@ class ProcessRunWorkflow:
         self._current: StepRecord | None = None
         self._running = False
         self._input: ProcessRunInput | None = None
+        self._archive_version = 0
+
+    @workflow.signal(name=ARCHIVE_SIGNAL)
+    def set_archived(self, change: ArchiveSignal) -> None:
+        """Tag the run as (un)archived so lists can leave it out; nothing else changes."""
+        if change.version > self._archive_version:
+            self._archive_version = change.version
+            flag = attrs.RUN_ARCHIVED
+            workflow.upsert_search_attributes(
+                [flag.value_set(True) if change.archived else flag.value_unset()]
+            )
 
     @workflow.run
     async def run(self, input: ProcessRunInput) -> dict[str, Any]:

@@ -6,9 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from api.deps import ApiKeyDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import ApiKeyDep, DatabaseDep, SessionDep, SettingsDep, TemporalDep
 from openruns.models import Page, Run, RunCreate
 from openruns.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from openruns.run_actions import ArchivedFilter
+from openruns.services import run_list
 from openruns.services import runs as service
 from openruns.states import RunState, Stage, Trigger
 
@@ -57,18 +59,24 @@ async def start_run(
 @router.get("/runs")
 async def list_runs(
     temporal: TemporalDep,
+    database: DatabaseDep,
     settings: SettingsDep,
     _: ApiKeyDep,
     process_id: Annotated[str | None, Query(max_length=64)] = None,
     stage: Stage | None = None,
     state: RunState | None = None,
     trigger: Trigger | None = None,
-    q: Annotated[str | None, Query(max_length=500)] = None,
+    q: Annotated[
+        str | None, Query(max_length=500, description="Words that must all occur (see README).")
+    ] = None,
+    archived: ArchivedFilter = ArchivedFilter.FALSE,
     schedule_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     continuation_token: str | None = None,
 ) -> Page[Run]:
-    """Runs in Temporal's visibility order: unfinished first, then the most recently ended."""
+    """Runs in Temporal's visibility order: unfinished first, then the most recently ended.
+
+    ``archived=true`` lists archived runs, most recently archived first."""
     filters = service.RunFilters(
         process_id=process_id,
         stage=stage,
@@ -77,13 +85,16 @@ async def list_runs(
         q=q,
         schedule_id=schedule_id,
     )
-    return await service.list_runs(temporal, settings, filters, limit, continuation_token)
+    return await run_list.list_runs(
+        temporal, database, settings, filters, archived, limit, continuation_token
+    )
 
 
 @router.get("/runs/{run_id}")
 async def get_run(
     run_id: str,
     temporal: TemporalDep,
+    database: DatabaseDep,
     settings: SettingsDep,
     _: ApiKeyDep,
     wait: Annotated[
@@ -91,7 +102,9 @@ async def get_run(
     ] = 0,
 ) -> Run:
     """One run with inputs, outputs, error and step timeline; ``wait`` long-polls for the end."""
-    return await service.get_run(temporal, settings, run_id, wait=wait)
+    run = await service.get_run(temporal, settings, run_id, wait=wait)
+    [run] = await run_list.flagged(database, [run])
+    return run
 
 
 @router.post("/runs/{run_id}/cancel", status_code=status.HTTP_202_ACCEPTED)

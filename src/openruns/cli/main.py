@@ -9,12 +9,15 @@ import sys
 import typer
 
 from openruns.cli import schedules
+from openruns.cli.runs import runs_app, test_app
 from openruns.settings import Settings
 
 app = typer.Typer(help="OpenRuns: runs of business automations on Temporal.", no_args_is_help=True)
 apikey = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(apikey, name="apikey")
 app.add_typer(schedules.app, name="schedule")
+app.add_typer(runs_app, name="runs")
+app.add_typer(test_app, name="test")
 
 
 def _settings() -> Settings:

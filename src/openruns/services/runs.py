@@ -416,6 +416,27 @@ async def get_run(
     return run
 
 
+async def run_with_input(
+    client: Client, settings: Settings, run_id: str
+) -> tuple[Run, ProcessRunInput]:
+    """A run (as lists show it) and the input it was started with, e.g. to re-run it."""
+    description, first = await asyncio.gather(
+        _run_rpc(run_id, _describe(client, run_id)),
+        _run_rpc(run_id, _history_event(client, run_id, close=False)),
+    )
+    run = _from_execution(description, dict(await description.memo()), settings)
+    payloads = first.workflow_execution_started_event_attributes.input.payloads if first else []
+    if not payloads:
+        raise NotFound(f"run {run_id!r} has no recorded input")
+    [run_input] = await client.data_converter.decode(payloads, [ProcessRunInput])
+    return run, run_input
+
+
+async def run_summary(execution: WorkflowExecution, settings: Settings) -> Run:
+    """A run as lists show it (no inputs, outputs or timeline), from a visibility record."""
+    return _from_execution(execution, dict(await execution.memo()), settings)
+
+
 # ---- listing -------------------------------------------------------------------------------
 
 
@@ -450,7 +471,8 @@ def build_query(filters: RunFilters) -> str:
         clauses.append(f"({visibility_filter(filters.state)})")
     if filters.schedule_id:
         clauses.append(f"OpenRunsScheduleId = {_literal('schedule_id', filters.schedule_id)}")
-    for word in _WORD.findall(filters.q or "")[:10]:
+    words = [w for w in _WORD.findall(filters.q or "") if any(c.isalnum() for c in w)]
+    for word in words[:10]:  # each word must occur (see the README's "Search" section)
         clauses.append(f"RunSearch = '{word.replace(chr(39), '')}'")
     return " AND ".join(clauses)
 

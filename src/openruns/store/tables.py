@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -138,3 +139,53 @@ class EmailAddressRow(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     retired_at: Mapped[datetime | None]
+
+
+class RunArchiveRow(Base):
+    """A run's archive flag: metadata only, as Temporal cannot re-tag a closed workflow.
+
+    The row also keeps what listing needs to exclude archived runs without asking Temporal:
+    the run's process, stage and trigger (fixed at start) and, once it has closed, its final
+    state and close time (immutable after close). ``version`` orders archive/unarchive
+    signals sent to runs that are still running. Unarchiving keeps the row (``archived``
+    false) so versions only grow.
+    """
+
+    __tablename__ = "run_archives"
+    __table_args__ = (
+        Index("ix_run_archives_closed", "archived", "closed_at"),
+        Index("ix_run_archives_archived_at", "archived", "archived_at"),
+    )
+
+    run_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    archived: Mapped[bool] = mapped_column(Boolean)
+    version: Mapped[int] = mapped_column(Integer)
+    archived_at: Mapped[datetime | None]
+    archived_by: Mapped[str | None] = mapped_column(String(64))
+    archived_by_name: Mapped[str | None] = mapped_column(String(200))
+    process_id: Mapped[str | None] = mapped_column(String(64))
+    stage: Mapped[str | None] = mapped_column(String(16))
+    trigger: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[str | None] = mapped_column(String(16))
+    closed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TestCaseRow(Base):
+    """A Succeeded run's inputs, files and outputs, kept as the baseline of a test case."""
+
+    __test__ = False  # not a pytest class
+    __tablename__ = "test_cases"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    process_id: Mapped[str] = mapped_column(
+        ForeignKey("processes.id", ondelete="CASCADE"), index=True
+    )
+    source_run_id: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    inputs: Mapped[dict[str, Any]]
+    file_ids: Mapped[list[str]] = mapped_column(JSONType)
+    expected_outputs: Mapped[dict[str, Any]]
+    compare: Mapped[list[str] | None] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_by: Mapped[str | None] = mapped_column(String(64))

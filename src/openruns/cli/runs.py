@@ -1,0 +1,201 @@
+"""``openruns runs …`` and ``openruns test run``: run management from the shell, over the API."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated, Any
+
+import typer
+
+from openruns.cli.api_client import ApiClient, JsonOption, KeyOption, UrlOption
+from openruns.run_actions import ArchivedFilter
+from openruns.states import RunState, Stage, Trigger
+
+runs_app = typer.Typer(help="List, inspect, cancel, re-run and archive runs.", no_args_is_help=True)
+test_app = typer.Typer(help="Run the test suite of processes.", no_args_is_help=True)
+RunIds = Annotated[list[str], typer.Argument(help="Run ids (up to 500).", show_default=False)]
+
+
+def _dump(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, default=str))
+
+
+def _row(run: dict[str, Any]) -> str:
+    revision = f"r{run['revision']}" if run.get("revision") else ""
+    when = (run.get("ended_at") or run.get("created_at") or "")[:19].replace("T", " ")
+    flag = " [archived]" if run.get("archived") else ""
+    return (
+        f"{run['id']:<32} {run['state']:<10} {run.get('trigger') or '':<9} "
+        f"{(run.get('stage') or '') + ' ' + revision:<14} {when:<20} {run.get('name') or ''}{flag}"
+    )
+
+
+@runs_app.command("list")
+def list_runs(
+    process: Annotated[
+        str | None, typer.Option("--process", "-p", help="Process id or name.")
+    ] = None,
+    state: Annotated[RunState | None, typer.Option(help="Only runs in this state.")] = None,
+    trigger: Annotated[Trigger | None, typer.Option(help="Only runs with this trigger.")] = None,
+    stage: Annotated[Stage | None, typer.Option(help="Draft or Published.")] = None,
+    archived: Annotated[
+        ArchivedFilter, typer.Option(help="false, true or all.")
+    ] = ArchivedFilter.FALSE,
+    search: Annotated[
+        str | None, typer.Option("--search", "-q", help="Words that must all occur.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many runs.")] = 20,
+    url: UrlOption = None,
+    api_key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Runs, unfinished first, then the most recently ended."""
+    api = ApiClient(url, api_key)
+    params = {
+        "process_id": api.process_id(process) if process else None, "state": state, "trigger": trigger, "stage": stage,
+        "archived": archived.value, "q": search,
+    }  # fmt: skip
+    runs: list[dict[str, Any]] = []
+    token = None
+    while len(runs) < limit:
+        page = api.call(
+            "GET",
+            "/runs",
+            params={k: v for k, v in params.items() if v is not None}
+            | {"limit": min(100, limit - len(runs))}
+            | ({"continuation_token": token} if token else {}),
+        )
+        runs += page["items"]
+        token = page["continuation_token"]
+        if not token:
+            break
+    if as_json:
+        _dump(runs)
+        return
+    for run in runs:
+        typer.echo(_row(run))
+    if token:
+        typer.echo(f"… more: raise --limit (now {limit})")
+
+
+@runs_app.command("show")
+def show(
+    run_id: str, url: UrlOption = None, api_key: KeyOption = None, as_json: JsonOption = False
+) -> None:
+    """One run: state, timings, inputs, outputs, error and step timeline."""
+    run = ApiClient(url, api_key).call("GET", f"/runs/{run_id}")
+    if as_json:
+        _dump(run)
+        return
+    typer.echo(_row(run))
+    for key in (
+        "process_id",
+        "started_at",
+        "ended_at",
+        "rerun_of",
+        "archived_at",
+        "temporal_ui_url",
+    ):
+        if run.get(key):
+            typer.echo(f"  {key}: {run[key]}")
+    typer.echo(f"  inputs: {json.dumps(run.get('inputs'))}")
+    if run.get("outputs") is not None:
+        typer.echo(f"  outputs: {json.dumps(run['outputs'])}")
+    if run.get("error"):
+        typer.echo(f"  error: {run['error']['message']}")
+    for step in run.get("steps") or []:
+        error = f"  ({step['error']})" if step.get("error") else ""
+        typer.echo(f"  step {step['id']:<20} {step['uses']:<10} {step['state']}{error}")
+
+
+def _act(action: str, run_ids: list[str], url: str | None, key: str | None, as_json: bool) -> None:
+    results = ApiClient(url, key).call(
+        "POST", "/runs/actions", json={"action": action, "run_ids": run_ids}
+    )["results"]
+    if as_json:
+        _dump(results)
+    for result in [] if as_json else results:
+        if not result["ok"]:
+            typer.echo(f"✗ {result['run_id']}  {result['error']}")
+        elif action == "rerun":
+            typer.echo(f"✓ {result['run_id']}  re-run as {result['run']['id']}")
+        else:
+            typer.echo(f"✓ {result['run_id']}  {action}: {result['run']['state']}")
+    if not all(result["ok"] for result in results):
+        raise typer.Exit(1)
+
+
+@runs_app.command("cancel")
+def cancel(
+    run_ids: RunIds, url: UrlOption = None, api_key: KeyOption = None, as_json: JsonOption = False
+) -> None:
+    """Request cancellation of Pending or Running runs."""
+    _act("cancel", run_ids, url, api_key, as_json)
+
+
+@runs_app.command("rerun")
+def rerun(
+    run_ids: RunIds, url: UrlOption = None, api_key: KeyOption = None, as_json: JsonOption = False
+) -> None:
+    """Start each run again: same process, stage, revision, inputs and files."""
+    _act("rerun", run_ids, url, api_key, as_json)
+
+
+@runs_app.command("archive")
+def archive(
+    run_ids: RunIds, url: UrlOption = None, api_key: KeyOption = None, as_json: JsonOption = False
+) -> None:
+    """Hide runs from the default list (running runs keep running)."""
+    _act("archive", run_ids, url, api_key, as_json)
+
+
+@runs_app.command("unarchive")
+def unarchive(
+    run_ids: RunIds, url: UrlOption = None, api_key: KeyOption = None, as_json: JsonOption = False
+) -> None:
+    """Bring archived runs back to the default list."""
+    _act("unarchive", run_ids, url, api_key, as_json)
+
+
+@test_app.command("run")
+def test_run(
+    processes: Annotated[
+        list[str], typer.Argument(help="Process ids or names.", show_default=False)
+    ],
+    stage: Annotated[Stage, typer.Option(help="The revision to test.")] = Stage.DRAFT,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the results (0: don't).")] = 600,
+    url: UrlOption = None,
+    api_key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run every test case of PROCESSES; exit 1 when a case fails or errors."""
+    api = ApiClient(url, api_key)
+    process_ids = [api.process_id(ref) for ref in processes]
+    report = api.call("POST", "/test-runs", json={"process_ids": process_ids, "stage": stage})
+    deadline = time.monotonic() + wait
+    while report["state"] != "Completed" and time.monotonic() < deadline:
+        time.sleep(0.25)
+        report = api.call("GET", f"/test-runs/{report['id']}")
+    if as_json:
+        _dump(report)
+    else:
+        for result in report["results"]:
+            typer.echo(
+                f"{result['outcome'].upper():<7} {result['test_case_id']}  run {result['run_id']}"
+            )
+            for entry in result["diff"]:
+                typer.echo(
+                    f"  {entry['key']}: expected {json.dumps(entry['expected'])}, got {json.dumps(entry['actual'])}"
+                )
+            if result.get("error"):
+                typer.echo(f"  {result['error']}")
+        totals = report["totals"]
+        typer.echo(
+            f"{report['id']} {report['state']}: {totals['passed']} passed, "
+            f"{totals['failed']} failed, {totals['error']} error"
+            + (f", {totals['pending']} pending" if totals["pending"] else "")
+        )
+    totals = report["totals"]
+    if totals["failed"] or totals["error"] or report["state"] != "Completed":
+        raise typer.Exit(1)

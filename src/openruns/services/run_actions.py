@@ -1,0 +1,162 @@
+"""Bulk actions on selected runs: re-run, archive, unarchive, add test case, cancel.
+
+Every action answers per run; a bad or unknown id is that run's error, never the call's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from openruns.definition.inputs import resolve_inputs
+from openruns.errors import Conflict, InvalidInput, OpenRunsError, error_detail
+from openruns.ids import new_id, stable_id
+from openruns.models import Run
+from openruns.run_actions import RunAction, RunActionResult, RunActionsRequest
+from openruns.services import archive, run_list, runs, test_cases
+from openruns.services.processes import load_definition
+from openruns.settings import Settings
+from openruns.states import RunState, Trigger
+from openruns.store import Database
+from openruns.store import processes as process_repo
+from openruns.store.tables import ApiKeyRow
+from openruns.temporal import is_unavailable
+
+PARALLEL = 16
+
+
+async def rerun(
+    client: Client,
+    database: Database,
+    settings: Settings,
+    run_id: str,
+    new_run_id: str,
+    *,
+    replay: bool = False,
+) -> Run:
+    """Start ``new_run_id`` with the same process, stage, revision, inputs and files.
+
+    ``replay``: ``new_run_id`` may exist already (an idempotent retry); answer with it.
+    """
+    original, run_input = await runs.run_with_input(client, settings, run_id)
+    if not original.state.is_final:
+        raise Conflict(
+            f"run is {original.state}; only finished runs can be re-run (cancel it first)"
+        )
+    if run_input.definition is None:  # a scheduled run pinned its revision when it fired
+        if original.revision is None:
+            raise Conflict("the run ended before it resolved a revision; start a new run instead")
+        async with database.session() as session:
+            revision = await process_repo.get_revision(
+                session, run_input.process_id, original.revision
+            )
+        inputs = resolve_inputs(load_definition(revision), run_input.inputs)
+        run_input = run_input.model_copy(
+            update={
+                "definition": revision.definition,
+                "revision": revision.revision,
+                "inputs": inputs,
+            }
+        )
+    run_input = run_input.model_copy(
+        update={
+            "trigger": Trigger.MANUAL,
+            "rerun_of": run_id,
+            "schedule_id": None,
+            "parent_run_id": None,
+            "test_run_id": None,
+            "email": None,
+        }
+    )
+    created = await runs.launch(client, settings, new_run_id, run_input)
+    if not created or replay:
+        return await runs.get_run(client, settings, new_run_id)
+    return Run(
+        id=new_run_id,
+        name=run_input.name,
+        process_id=run_input.process_id,
+        stage=run_input.stage,
+        revision=run_input.revision,
+        state=RunState.PENDING,
+        trigger=run_input.trigger,
+        inputs=run_input.inputs,
+        created_at=datetime.now(UTC),
+        rerun_of=run_id,
+        file_ids=run_input.file_ids,
+        temporal_ui_url=settings.run_ui_url(new_run_id),
+    )
+
+
+async def _each(
+    run_ids: list[str], act: Callable[[str], Awaitable[RunActionResult]]
+) -> list[RunActionResult]:
+    gate = asyncio.Semaphore(PARALLEL)
+
+    async def one(run_id: str) -> RunActionResult:
+        async with gate:
+            try:
+                return await act(run_id)
+            except OpenRunsError as exc:
+                return RunActionResult(
+                    run_id=run_id, ok=False, error=exc.message, status=exc.status_code
+                )
+            except RPCError as exc:
+                if is_unavailable(exc):
+                    raise
+                return RunActionResult(run_id=run_id, ok=False, error=exc.message, status=502)
+
+    return list(await asyncio.gather(*(one(run_id) for run_id in run_ids)))
+
+
+async def perform(
+    client: Client,
+    database: Database,
+    settings: Settings,
+    request: RunActionsRequest,
+    api_key: ApiKeyRow,
+    idempotency_key: str | None = None,
+) -> list[RunActionResult]:
+    """Apply ``request.action`` to every run; one result per distinct run id, in order."""
+    run_ids = list(dict.fromkeys(request.run_ids))
+    if request.compare is not None and request.action != RunAction.ADD_TEST_CASE:
+        raise InvalidInput(
+            "compare applies to add_test_case only",
+            [error_detail(("compare",), f"not used by {request.action}")],
+        )
+    action = request.action
+    if action in (RunAction.ARCHIVE, RunAction.UNARCHIVE):
+        archived = action == RunAction.ARCHIVE
+        who = (api_key.id, api_key.name)
+        return await archive.set_archived(client, database, settings, run_ids, archived, who)
+
+    async def act(run_id: str) -> RunActionResult:
+        if action == RunAction.RERUN:
+            # With an Idempotency-Key, the same key re-runs a run into the same new run id.
+            new_run_id = (
+                stable_id("run", api_key.id, idempotency_key, run_id)
+                if idempotency_key
+                else new_id("run")
+            )
+            run = await rerun(
+                client, database, settings, run_id, new_run_id, replay=bool(idempotency_key)
+            )
+            return RunActionResult(run_id=run_id, ok=True, run=run)
+        if action == RunAction.ADD_TEST_CASE:
+            run, case = await test_cases.add_test_case(
+                client, database, settings, run_id, request.compare, api_key.id
+            )
+            return RunActionResult(run_id=run_id, ok=True, run=run, test_case=case)
+        run = await runs.cancel_run(client, settings, run_id)
+        return RunActionResult(run_id=run_id, ok=True, run=run)
+
+    results = await _each(run_ids, act)
+    flagged = await run_list.flagged(database, [r.run for r in results if r.run])
+    by_id = {run.id: run for run in flagged}
+    for result in results:
+        if result.run is not None:
+            result.run = by_id.get(result.run.id, result.run)
+    return results

@@ -1,0 +1,179 @@
+"""Run lists with the archive filter: correct, and bounded when most runs are archived.
+
+``archived=all`` is the plain visibility listing. ``archived=true`` pages through the archive
+rows in the database (most recently archived first) and asks Temporal for each page's runs
+with one ``WorkflowId IN (...)`` query. ``archived=false`` (the default) must leave archived
+runs out *inside* the visibility query, or one page could scan the whole history:
+
+1. Unfinished runs: ``ExecutionStatus = 'Running' AND RunArchived IS NULL`` — a running run
+   carries the ``RunArchived`` search attribute (set by a signal when it is archived).
+2. Closed runs, newest close first, in windows: the database knows the close time of every
+   archived closed run (immutable after close), so for the next ``WINDOW`` archived runs that
+   closed before the cursor one query asks for ``CloseTime < cursor AND CloseTime >= <the
+   oldest of them> AND WorkflowId NOT IN (<them>)``. Every archived run in that range is
+   excluded, so each visibility query skips up to ``WINDOW`` archived runs and a page costs at
+   most ``MAX_QUERIES`` queries (after a long stretch of archived runs a page may come back
+   short, with a token to go on). Runs archived while running get their close time recorded
+   when a list first sees them closed.
+
+Every page is also checked against the database, so a run archived a moment ago never shows.
+When nothing matching the filters is archived, the plain visibility query is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from contextlib import suppress
+from datetime import datetime
+from typing import Any
+
+from temporalio.client import Client, WorkflowExecution
+
+from openruns.errors import InvalidInput, error_detail
+from openruns.models import Page, Run
+from openruns.pagination import decode_token, encode_token
+from openruns.run_actions import ArchivedFilter
+from openruns.services import runs
+from openruns.services.archive import SAFE_ID, quoted, with_flags
+from openruns.services.run_windows import MAX_QUERIES, Cursor, Windows
+from openruns.settings import Settings
+from openruns.store import Database
+from openruns.store import archives as repo
+
+Found = tuple[list[WorkflowExecution], dict[str, Any] | None]  # runs, next token state
+
+
+def _bad_token(message: str, detail: str) -> InvalidInput:
+    return InvalidInput(message, [error_detail(("continuation_token",), detail)])
+
+
+def _parse(token: str, key: str) -> dict[str, Any]:
+    """The typed state inside ``token``; 422 for a token of another query or not ours."""
+    state = decode_token(token)
+    if state.get("q") != key:
+        raise _bad_token(
+            "this continuation_token belongs to a different query",
+            "filters changed since it was issued",
+        )
+    try:
+        return {
+            "m": state.get("m"),
+            "p": state.get("p"),
+            "t": bytes.fromhex(state["t"]) if state.get("t") else None,
+            "b": datetime.fromisoformat(state["b"]) if state.get("b") else None,
+            "s": [str(run_id) for run_id in state.get("s") or []],
+            "a": datetime.fromisoformat(state["a"]) if state.get("a") else None,
+            "i": str(state.get("i") or ""),
+        }
+    except (TypeError, ValueError):
+        raise _bad_token("invalid continuation_token", "not a token this API issued") from None
+
+
+def _closed_token(cursor: Cursor | None) -> dict[str, Any] | None:
+    if cursor is None:
+        return None
+    before = cursor.before.isoformat() if cursor.before else None
+    return {"m": "w", "p": "c", "b": before, "s": cursor.seen}
+
+
+async def _unarchived(windows: Windows, limit: int, state: dict[str, Any]) -> Found:
+    wanted = windows.filters.state
+    wants_open = wanted is None or not wanted.is_final
+    wants_closed = wanted is None or wanted.is_final
+    mode = state.get("m")
+    if mode is None:
+        async with windows.database.session() as session:
+            mode = "w" if await repo.any_archived(session, windows.unfinished_scope) else "p"
+    if mode == "p":
+        page, token = await windows.plain(limit, state.get("t"))
+        return page, {"m": "p", "t": token.hex()} if token else None
+    if (state.get("p") or ("o" if wants_open else "c")) == "c":
+        page, cursor = await windows.closed(Cursor(state.get("b"), state.get("s") or []), limit)
+        return page, _closed_token(cursor)
+    # Unfinished runs first; for the first page the closed ones are fetched at the same time.
+    ahead = None
+    if not state and wants_closed:
+        ahead = asyncio.create_task(windows.closed(Cursor(), limit))
+    try:
+        page, token = await windows.unfinished(limit, state.get("t"))
+        if token or not wants_closed:
+            return page, {"m": "w", "p": "o", "t": token.hex()} if token else None
+        if ahead is None:
+            closed, cursor = await windows.closed(Cursor(), limit - len(page))
+            return page + closed, _closed_token(cursor)
+        closed, cursor = await ahead
+        ahead = None
+    finally:
+        if ahead is not None:
+            ahead.cancel()
+            with suppress(asyncio.CancelledError, Exception):
+                await ahead
+    room = limit - len(page)
+    if len(closed) > room:  # fetched ahead for a whole page: keep what fits
+        closed, cursor = closed[:room], Cursor()
+        for execution in closed:
+            cursor = cursor.after(execution)
+    return page + closed, _closed_token(cursor)
+
+
+async def _archived_only(windows: Windows, limit: int, state: dict[str, Any]) -> Found:
+    """Archived runs, most recently archived first: ids from the database, then one
+    ``WorkflowId IN (...)`` query for them (which also applies every other filter)."""
+    after = (state["a"], state["i"]) if state.get("a") else None
+    kept: list[WorkflowExecution] = []
+    for _ in range(MAX_QUERIES):
+        need = limit - len(kept)
+        async with windows.database.session() as session:
+            rows = await repo.archived_page(session, windows.unfinished_scope, after, need)
+        ids = [row.run_id for row in rows if SAFE_ID.match(row.run_id)]
+        found: dict[str, WorkflowExecution] = {}
+        if ids:
+            query = f"{windows.base} AND WorkflowId IN ({quoted(ids)})"
+            found = {
+                e.id: e async for e in windows.client.list_workflows(query, page_size=len(ids))
+            }
+        kept += [found[row.run_id] for row in rows if row.run_id in found]
+        if len(rows) < need:
+            return kept, None
+        last_at = rows[-1].archived_at
+        assert last_at is not None
+        after = (last_at, rows[-1].run_id)
+        if len(kept) >= limit:
+            break
+    return kept, {"a": after[0].isoformat(), "i": after[1]} if after else None
+
+
+async def list_runs(
+    client: Client,
+    database: Database,
+    settings: Settings,
+    filters: runs.RunFilters,
+    archived: ArchivedFilter,
+    limit: int,
+    token: str | None,
+) -> Page[Run]:
+    """A page of runs for ``archived`` = false (the default), true or all."""
+    if archived == ArchivedFilter.ALL:
+        page = await runs.list_runs(client, settings, filters, limit, token)
+        items = await flagged(database, page.items)
+        return Page[Run](items=items, continuation_token=page.continuation_token)
+    windows = Windows(client, database, filters)
+    key = hashlib.sha256(f"{archived}|{windows.base}".encode()).hexdigest()[:12]
+    state = _parse(token, key) if token else {}
+    if archived == ArchivedFilter.TRUE:
+        executions, next_state = await _archived_only(windows, limit, state)
+    else:
+        executions, next_state = await _unarchived(windows, limit, state)
+    summaries = await asyncio.gather(*(runs.run_summary(e, settings) for e in executions))
+    return Page[Run](
+        items=await flagged(database, list(summaries)),
+        continuation_token=encode_token({**next_state, "q": key}) if next_state else None,
+    )
+
+
+async def flagged(database: Database, items: list[Run]) -> list[Run]:
+    """``items`` with their ``archived`` / ``archived_at`` from the database."""
+    async with database.session() as session:
+        rows = await repo.archived_among(session, (run.id for run in items))
+    return [with_flags(run, rows.get(run.id)) for run in items]

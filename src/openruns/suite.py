@@ -1,0 +1,157 @@
+"""Test cases and test runs: models, and how a run's outputs are compared with a baseline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from openruns.states import Stage
+
+
+class TestCase(BaseModel):
+    """A Succeeded run kept as a baseline: these inputs must give these outputs."""
+
+    __test__ = False
+
+    id: str
+    process_id: str
+    source_run_id: str
+    name: str | None = None
+    inputs: dict[str, Any]
+    file_ids: list[str] = Field(default_factory=list)
+    expected_outputs: dict[str, Any]
+    compare: list[str] | None = Field(None, description="Output keys checked; None: all.")
+    created_at: datetime
+
+
+class TestRunCreate(BaseModel):
+    __test__ = False
+    model_config = ConfigDict(extra="forbid")
+
+    process_ids: list[str] = Field(min_length=1, max_length=50)
+    stage: Stage = Stage.DRAFT
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+
+
+class DiffEntry(BaseModel):
+    key: str
+    expected: Any = None
+    actual: Any = None
+
+
+class TestCaseResult(BaseModel):
+    __test__ = False
+
+    test_case_id: str
+    run_id: str | None = None
+    outcome: Outcome
+    diff: list[DiffEntry] = Field(default_factory=list)
+    error: str | None = None
+
+
+class Totals(BaseModel):
+    passed: int = 0
+    failed: int = 0
+    error: int = 0
+    pending: int = Field(0, description="Cases still running (only while the test run runs).")
+
+
+class TestRunState(StrEnum):
+    __test__ = False
+
+    RUNNING = "Running"
+    COMPLETED = "Completed"
+
+
+class TestRun(BaseModel):
+    """A run of the test suite: one outcome per test case, plus totals."""
+
+    __test__ = False
+
+    id: str
+    state: TestRunState
+    stage: Stage
+    process_ids: list[str]
+    totals: Totals
+    results: list[TestCaseResult]
+    created_at: datetime | None = None
+    ended_at: datetime | None = None
+    temporal_ui_url: str | None = None
+
+
+# ---- workflow I/O --------------------------------------------------------------------------
+
+
+class SuiteProcess(BaseModel):
+    """The revision a test run checks for one process, resolved when the test run starts."""
+
+    process_id: str
+    process_name: str
+    revision: int
+    definition: dict[str, Any]
+    timeout_seconds: int
+
+
+class SuiteCase(BaseModel):
+    """One test case as the suite workflow runs it; ``error`` set means it cannot run."""
+
+    test_case_id: str
+    run_id: str
+    process_id: str
+    name: str
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    file_ids: list[str] = Field(default_factory=list)
+    expected_outputs: dict[str, Any] = Field(default_factory=dict)
+    compare: list[str] | None = None
+    error: str | None = None
+
+
+class TestSuiteInput(BaseModel):
+    __test__ = False
+
+    test_run_id: str
+    stage: Stage
+    processes: dict[str, SuiteProcess]
+    cases: list[SuiteCase]
+
+
+class TestSuiteResult(BaseModel):
+    __test__ = False
+
+    results: list[TestCaseResult]
+
+
+def _same(expected: Any, actual: Any) -> bool:
+    """JSON equality: 1 == 1.0, but True is not 1 and "1" is not 1."""
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return type(expected) is type(actual) and expected == actual
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return expected.keys() == actual.keys() and all(
+            _same(value, actual[key]) for key, value in expected.items()
+        )
+    if isinstance(expected, list) and isinstance(actual, list):
+        return len(expected) == len(actual) and all(map(_same, expected, actual))
+    numbers = isinstance(expected, int | float) and isinstance(actual, int | float)
+    return (numbers or type(expected) is type(actual)) and expected == actual
+
+
+def compare_outputs(
+    expected: dict[str, Any], actual: Any, keys: list[str] | None = None
+) -> list[DiffEntry]:
+    """The keys whose values differ; by default every key of either side (missing = null)."""
+    actual = actual if isinstance(actual, dict) else {}
+    if keys is None:
+        keys = list(expected) + [key for key in actual if key not in expected]
+    return [
+        DiffEntry(key=key, expected=expected.get(key), actual=actual.get(key))
+        for key in keys
+        if key not in expected or key not in actual or not _same(expected[key], actual[key])
+    ]

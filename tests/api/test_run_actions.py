@@ -1,0 +1,182 @@
+"""``POST /v2/runs/actions`` against the real dev server and worker: re-run, archive,
+unarchive, add test case, cancel — per-run results, never a failed call for one bad id."""
+
+from __future__ import annotations
+
+import httpx
+from temporalio.client import Client
+
+from openruns import search_attributes as attrs
+from tests.helpers import assert_eventually
+from tests.helpers.actions import act, list_ids
+from tests.helpers.api import create_process, get_run, start_run, wait_for_state
+
+CHECK = {
+    "inputs": {"amount": {"type": "number", "required": True}},
+    "steps": [
+        {"id": "check", "uses": "fail", "if": "{{ inputs.amount > 100 }}",
+         "with": {"message": "amount {{ inputs.amount }} is over the limit"}},
+    ],
+    "outputs": {"amount": "{{ inputs.amount }}", "version": 1},
+}  # fmt: skip
+SLEEPY = {
+    "steps": [{"id": "nap", "uses": "sleep", "with": {"seconds": 3}}],
+    "outputs": {"rested": True},
+}
+
+
+async def test_rerun_of_a_failed_run_repeats_its_revision_and_inputs(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    process = await create_process(api, CHECK)
+    failed = await wait_for_state(
+        api, (await start_run(api, process["id"], inputs={"amount": 500}))["id"]
+    )
+    assert failed["state"] == "Failed"
+    # The draft now accepts any amount: a re-run must still execute revision 1.
+    relaxed = {**CHECK, "steps": [], "outputs": {"amount": "{{ inputs.amount }}", "version": 2}}
+    response = await api.put(f"/v2/processes/{process['id']}/draft", json={"definition": relaxed})
+    assert response.json()["draft_revision"] == 2
+
+    [result] = await act(api, "rerun", [failed["id"]])
+    assert result["ok"] is True, result
+    rerun = result["run"]
+    assert rerun["id"] != failed["id"] and rerun["rerun_of"] == failed["id"]
+    done = await wait_for_state(api, rerun["id"])
+    assert done["state"] == "Failed"
+    assert done["error"]["message"] == failed["error"]["message"]
+    assert (done["revision"], done["stage"], done["trigger"]) == (1, "Draft", "manual")
+    assert done["inputs"] == {"amount": 500} and done["rerun_of"] == failed["id"]
+
+    # A fresh run of the draft takes revision 2; a re-run of the re-run stays on revision 1.
+    [again] = await act(api, "rerun", [rerun["id"]])
+    assert (await wait_for_state(api, again["run"]["id"]))["revision"] == 1
+
+
+async def test_rerun_with_an_idempotency_key_starts_one_run(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    process = await create_process(api, CHECK)
+    run = await wait_for_state(
+        api, (await start_run(api, process["id"], inputs={"amount": 1}))["id"]
+    )
+    body = {"action": "rerun", "run_ids": [run["id"]]}
+    headers = {"Idempotency-Key": "retry-me"}
+    first = (await api.post("/v2/runs/actions", json=body, headers=headers)).json()
+    second = (await api.post("/v2/runs/actions", json=body, headers=headers)).json()
+    rerun_id = first["results"][0]["run"]["id"]
+    assert second["results"][0]["run"]["id"] == rerun_id
+    assert (await wait_for_state(api, rerun_id))["outputs"] == {"amount": 1, "version": 1}
+    listed = await list_ids(api, process_id=process["id"])
+    assert sorted(listed) == sorted([run["id"], rerun_id])
+
+
+async def test_archive_a_sleeping_run_it_still_succeeds(
+    api: httpx.AsyncClient, worker: object, client: Client
+) -> None:
+    process = await create_process(api, SLEEPY)
+    run = await start_run(api, process["id"])
+    await wait_for_state(api, run["id"], "Running")
+
+    [archived] = await act(api, "archive", [run["id"]])
+    assert archived["ok"] and archived["run"]["archived"] is True
+    assert archived["run"]["state"] in {"Pending", "Running"}, "archive it mid-sleep"
+    # The running run tags itself, so the visibility query already leaves it out.
+    await assert_eventually(
+        lambda: client.get_workflow_handle(run["id"]).describe(),
+        lambda d: d.typed_search_attributes.get(attrs.RUN_ARCHIVED) is True,
+        message="RunArchived set on the running run",
+    )
+    assert run["id"] not in await list_ids(api, process_id=process["id"])
+    assert await list_ids(api, process_id=process["id"], archived="true") == [run["id"]]
+    assert (await get_run(api, run["id"]))["archived"] is True
+
+    done = await wait_for_state(api, run["id"])
+    assert done["state"] == "Succeeded" and done["outputs"] == {"rested": True}
+    assert done["archived"] is True and done["archived_at"] == archived["run"]["archived_at"]
+    assert await list_ids(api, process_id=process["id"]) == []
+    assert await list_ids(api, process_id=process["id"], archived="all") == [run["id"]]
+
+    [again] = await act(api, "archive", [run["id"]])  # idempotent: same archived_at
+    assert again["ok"] and again["run"]["archived_at"] == archived["run"]["archived_at"]
+    [restored] = await act(api, "unarchive", [run["id"]])
+    assert restored["ok"] and restored["run"]["archived"] is False
+    assert await list_ids(api, process_id=process["id"]) == [run["id"]]
+    assert await list_ids(api, process_id=process["id"], archived="true") == []
+    done = await get_run(api, run["id"])
+    assert done["archived"] is False and done["archived_at"] is None
+    [twice] = await act(api, "unarchive", [run["id"]])
+    assert twice["ok"]
+
+
+async def test_mixed_batch_gets_a_result_per_run(api: httpx.AsyncClient, worker: object) -> None:
+    process = await create_process(api, CHECK)
+    good = await wait_for_state(
+        api, (await start_run(api, process["id"], inputs={"amount": 7}))["id"]
+    )
+    sleepy = await create_process(api, SLEEPY)
+    running = await start_run(api, sleepy["id"])
+    await wait_for_state(api, running["id"], "Running")
+
+    ids = [good["id"], "run-does-not-exist", running["id"], "not a 'run' id"]
+    results = {r["run_id"]: r for r in await act(api, "add_test_case", ids)}
+    assert results[good["id"]]["ok"] is True
+    case = results[good["id"]]["test_case"]
+    assert case["source_run_id"] == good["id"] and case["process_id"] == process["id"]
+    assert case["inputs"] == {"amount": 7}
+    assert case["expected_outputs"] == {"amount": 7, "version": 1}
+    assert results["run-does-not-exist"] == {
+        "run_id": "run-does-not-exist", "ok": False, "status": 404,
+        "error": "run 'run-does-not-exist' not found", "run": None, "test_case": None,
+    }  # fmt: skip
+    assert results["not a 'run' id"]["status"] == 404
+    assert results[running["id"]]["ok"] is False and results[running["id"]]["status"] == 409
+    assert results[running["id"]]["error"] == (
+        "run is Running; only Succeeded runs can become test cases"
+    )
+
+    # Idempotent: the same run again is the same test case.
+    [same] = await act(api, "add_test_case", [good["id"]])
+    assert same["test_case"]["id"] == case["id"]
+
+    cancelled = {r["run_id"]: r for r in await act(api, "cancel", ids)}
+    assert cancelled[running["id"]]["ok"] is True
+    assert cancelled[good["id"]]["status"] == 409
+    assert "already finished" in cancelled[good["id"]]["error"]
+    assert cancelled["run-does-not-exist"]["status"] == 404
+    assert (await wait_for_state(api, running["id"]))["state"] == "Cancelled"
+
+    archived = {r["run_id"]: r for r in await act(api, "archive", ids)}
+    assert [archived[i]["ok"] for i in ids] == [True, False, True, False]
+    reruns = {r["run_id"]: r for r in await act(api, "rerun", [good["id"], "run-nope"])}
+    assert reruns[good["id"]]["ok"] and reruns["run-nope"]["status"] == 404
+
+
+async def test_rerun_of_an_unfinished_run_is_refused(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    process = await create_process(api, SLEEPY)
+    run = await start_run(api, process["id"])
+    await wait_for_state(api, run["id"], "Running")
+    [result] = await act(api, "rerun", [run["id"]])
+    assert result["ok"] is False and result["status"] == 409
+    assert result["error"] == "run is Running; only finished runs can be re-run (cancel it first)"
+    await act(api, "cancel", [run["id"]])
+
+
+async def test_bad_requests_are_422(api: httpx.AsyncClient) -> None:
+    too_many = [f"run-{i}" for i in range(501)]
+    for body, path in [
+        ({"action": "archive", "run_ids": too_many}, "run_ids"),
+        ({"action": "archive", "run_ids": []}, "run_ids"),
+        ({"action": "explode", "run_ids": ["run-1"]}, "action"),
+        ({"action": "archive", "run_ids": ["run-1"], "compare": ["x"]}, "compare"),
+    ]:
+        response = await api.post("/v2/runs/actions", json=body)
+        assert response.status_code == 422, body
+        assert path in [d["path"] for d in response.json()["details"]], response.json()
+    response = await api.post(
+        "/v2/runs/actions", json={"action": "archive", "run_ids": [f"run-{i}" for i in range(500)]}
+    )
+    assert response.status_code == 200
+    assert {r["status"] for r in response.json()["results"]} == {404}

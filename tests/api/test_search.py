@@ -1,0 +1,73 @@
+"""``GET /v2/runs?q=``: words matched against run name, email subject and sender, and input
+values (the ``RunSearch`` text attribute), combined with the other filters."""
+
+from __future__ import annotations
+
+import httpx
+from temporalio.client import Client
+
+from openruns.models import EmailInfo
+from openruns.services import runs as service
+from openruns.settings import Settings
+from openruns.states import Stage, Trigger
+from openruns.store import Database
+from tests.helpers import assert_eventually
+from tests.helpers.actions import act, list_ids
+from tests.helpers.api import create_process, start_run, wait_for_state
+
+NOTE = {
+    "inputs": {"customer": {"type": "string", "default": ""}, "note": {"type": "string", "default": ""}},
+    "steps": [],
+    "outputs": {"customer": "{{ inputs.customer }}"},
+}  # fmt: skip
+
+
+async def test_q_finds_runs_with_every_word(
+    api: httpx.AsyncClient,
+    worker: object,
+    client: Client,
+    settings: Settings,
+    database: Database,
+) -> None:
+    process = await create_process(api, NOTE)
+    pid = process["id"]
+    march = await start_run(api, pid, name="Invoice ACME March", inputs={"note": "paid"})
+    globex = await start_run(api, pid, name="Invoice Globex", inputs={"customer": "globex"})
+    order = await start_run(api, pid, name="Order 7", inputs={"customer": "ACME Corp", "note": "invoice-77"})  # fmt: skip
+    await start_run(api, pid, name="Acmeware invoices", inputs={"note": "acme-ish"})
+    async with database.sessions() as session:
+        mail = await service.start_run(
+            client, session, settings,
+            service.StartRequest(
+                process_id=pid, stage=Stage.DRAFT, trigger=Trigger.EMAIL,
+                inputs={"email": {"subject": "Quarterly report"}},
+                email=EmailInfo(sender="bob@acme.com", subject="Quarterly report"),
+            ),
+        )  # fmt: skip
+    for run_id in (march["id"], globex["id"], order["id"], mail.run.id):
+        await wait_for_state(api, run_id)
+
+    # Visibility is updated asynchronously: wait until the five runs are indexed.
+    await assert_eventually(lambda: list_ids(api, process_id=pid), lambda ids: len(ids) == 5)
+
+    async def search(q: str, **params: str) -> set[str]:
+        return set(await list_ids(api, process_id=pid, q=q, **params))
+
+    both = {march["id"], order["id"]}
+    assert await search("invoice acme") == both  # every word, in any field, any order
+    assert await search("ACME   Invoice") == both  # case and spacing do not matter
+    assert await search("invoice") == both | {globex["id"]}
+    assert await search("invoic") == set()  # whole words, no prefixes
+    assert await search("acme invoice globex") == set()
+    assert await search("invoice acme", state="Succeeded") == both
+    assert await search("invoice acme", state="Failed") == set()
+    assert await search("quarterly") == {mail.run.id}  # email subject
+    assert await search("bob@acme.com") == {mail.run.id}  # email sender
+    assert await search("invoice-77") == {order["id"]}  # punctuated words match as phrases
+    assert await search("- ' \" OR") == set(await list_ids(api, process_id=pid, q="or"))
+
+    [archived] = await act(api, "archive", [march["id"]])
+    assert archived["ok"]
+    assert await search("invoice acme") == {order["id"]}
+    assert await search("invoice acme", archived="true") == {march["id"]}
+    assert await search("invoice acme", archived="all") == both

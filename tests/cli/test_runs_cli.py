@@ -1,0 +1,112 @@
+"""``openruns runs …`` and ``openruns test run`` against the API over HTTP, a real worker and
+the dev server. Commands run in a thread so the worker keeps working meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+from typer.testing import CliRunner, Result
+
+from openruns.cli.main import app
+from openruns.settings import Settings
+from tests.helpers.actions import act
+from tests.helpers.api import create_process, start_run, wait_for_state
+
+GREET = {
+    "inputs": {"who": {"type": "string", "required": True}},
+    "steps": [{"id": "greet", "uses": "set", "with": {"text": "hello {{ inputs.who }}"}}],
+    "outputs": {"greeting": "{{ steps.greet.text }}"},
+}
+SLEEPY = {"steps": [{"id": "nap", "uses": "sleep", "with": {"seconds": 60}}]}
+
+
+@pytest.fixture
+def cli(api_url: str, settings: Settings):  # type: ignore[no-untyped-def]
+    assert settings.api_key is not None
+    env = {"OPENRUNS_API_URL": api_url, "OPENRUNS_API_KEY": settings.api_key.get_secret_value()}
+
+    async def invoke(*args: str) -> Result:
+        return await asyncio.to_thread(CliRunner().invoke, app, list(args), env=env)
+
+    return invoke
+
+
+async def test_runs_commands(cli, api: httpx.AsyncClient, worker: object) -> None:  # type: ignore[no-untyped-def]
+    process = await create_process(api, GREET, name="cli greeter")
+    done = await wait_for_state(
+        api, (await start_run(api, process["id"], inputs={"who": "ada"}))["id"]
+    )
+
+    listed = await cli("runs", "list", "--process", "cli greeter")
+    assert listed.exit_code == 0, listed.output
+    assert done["id"] in listed.output and "Succeeded" in listed.output
+    as_json = await cli("runs", "list", "-p", process["id"], "--json", "-q", "ada")
+    assert [run["id"] for run in json.loads(as_json.output)] == [done["id"]]
+    assert (
+        json.loads((await cli("runs", "list", "-p", process["id"], "-q", "bob", "--json")).output)
+        == []
+    )
+
+    shown = await cli("runs", "show", done["id"])
+    assert shown.exit_code == 0 and '"greeting": "hello ada"' in shown.output
+    assert "step greet" in shown.output
+    missing = await cli("runs", "show", "run-nope")
+    assert missing.exit_code == 1 and "not found" in missing.output
+
+    rerun = await cli("runs", "rerun", done["id"])
+    assert rerun.exit_code == 0, rerun.output
+    new_id = rerun.output.split("re-run as ")[1].split()[0]
+    again = await wait_for_state(api, new_id)
+    assert again["rerun_of"] == done["id"] and again["outputs"] == {"greeting": "hello ada"}
+
+    archived = await cli("runs", "archive", done["id"], "run-nope")
+    assert archived.exit_code == 1  # one run could not be archived
+    assert f"✓ {done['id']}" in archived.output and "✗ run-nope" in archived.output
+    hidden = json.loads((await cli("runs", "list", "-p", process["id"], "--json")).output)
+    assert [run["id"] for run in hidden] == [new_id]
+    shown_archived = await cli("runs", "list", "-p", process["id"], "--archived", "true")
+    assert done["id"] in shown_archived.output and "[archived]" in shown_archived.output
+    assert (await cli("runs", "unarchive", done["id"])).exit_code == 0
+    both = json.loads((await cli("runs", "list", "-p", process["id"], "--json")).output)
+    assert {run["id"] for run in both} == {done["id"], new_id}
+
+    sleepy = await create_process(api, SLEEPY)
+    running = await start_run(api, sleepy["id"])
+    await wait_for_state(api, running["id"], "Running")
+    cancelled = await cli("runs", "cancel", running["id"])
+    assert cancelled.exit_code == 0, cancelled.output
+    assert (await wait_for_state(api, running["id"]))["state"] == "Cancelled"
+    twice = await cli("runs", "cancel", running["id"])
+    assert twice.exit_code == 1 and "already finished" in twice.output
+
+
+async def test_test_run_command(cli, api: httpx.AsyncClient, worker: object) -> None:  # type: ignore[no-untyped-def]
+    process = await create_process(api, GREET)
+    run = await wait_for_state(
+        api, (await start_run(api, process["id"], inputs={"who": "x"}))["id"]
+    )
+    await act(api, "add_test_case", [run["id"]])
+
+    passed = await cli("test", "run", process["id"])
+    assert passed.exit_code == 0, passed.output
+    assert "1 passed, 0 failed, 0 error" in passed.output
+
+    changed = {**GREET, "outputs": {"greeting": "bye {{ inputs.who }}"}}
+    await api.put(f"/v2/processes/{process['id']}/draft", json={"definition": changed})
+    failed = await cli("test", "run", process["id"])
+    assert failed.exit_code == 1
+    assert 'greeting: expected "hello x", got "bye x"' in failed.output
+    assert "0 passed, 1 failed, 0 error" in failed.output
+
+    unpublished = await cli("test", "run", process["id"], "--stage", "Published")
+    assert unpublished.exit_code == 1 and "no published revision" in unpublished.output
+
+
+def test_without_a_key_the_command_says_so(tmp_path: object) -> None:
+    result = CliRunner().invoke(
+        app, ["runs", "list"], env={"OPENRUNS_API_KEY": "", "OPENRUNS_DATA_DIR": str(tmp_path)}
+    )
+    assert result.exit_code == 2 and "OPENRUNS_API_KEY" in result.output
