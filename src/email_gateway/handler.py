@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,16 +31,23 @@ from openruns.services.runs import StartRequest, launch, prepare
 from openruns.settings import Settings
 from openruns.states import Stage, Trigger
 from openruns.store import Database
-from openruns.store import email as email_repo
 from openruns.store import files as file_repo
 from openruns.store.blobs import BlobStore
-from openruns.store.tables import EmailTriggerRow, ProcessRow
+from openruns.store.tables import EmailAddressRow, EmailTriggerRow, ProcessRow
 from openruns.temporal import is_unavailable
 
 log = logging.getLogger(__name__)
 
 MAX_RECIPIENTS = 50
 MAX_ATTACHMENTS = 200
+
+
+def _targets(envelope: Any) -> dict[str, Target]:
+    """The targets RCPT accepted for this envelope, by address."""
+    if not hasattr(envelope, "openruns_targets"):
+        envelope.openruns_targets = {}
+    targets: dict[str, Target] = envelope.openruns_targets
+    return targets
 
 
 @dataclass(frozen=True)
@@ -60,14 +68,21 @@ class GatewayHandler:
     async def _target(
         self, session: AsyncSession, address: str, sender: str | None
     ) -> Target | str:
-        """The ``Target`` of ``address``, or the reply refusing it."""
-        row = await email_repo.find_address(session, address)
-        if row is None or row.retired_at is not None:
+        """The ``Target`` of ``address``, or the reply refusing it (one query)."""
+        found = (
+            await session.execute(
+                select(EmailTriggerRow, ProcessRow)
+                .join(EmailAddressRow, EmailAddressRow.process_id == EmailTriggerRow.process_id)
+                .join(ProcessRow, ProcessRow.id == EmailTriggerRow.process_id)
+                .where(
+                    EmailAddressRow.address == address.lower(),
+                    EmailAddressRow.retired_at.is_(None),
+                )
+            )
+        ).one_or_none()
+        if found is None or not found[0].enabled:
             return replies.UNKNOWN_RECIPIENT
-        trigger = await session.get(EmailTriggerRow, row.process_id)
-        process = await session.get(ProcessRow, row.process_id)
-        if trigger is None or process is None or not trigger.enabled:
-            return replies.UNKNOWN_RECIPIENT
+        trigger, process = found
         if not sender_permitted(trigger, sender, self.settings.email_member_domains):
             return replies.SENDER_NOT_PERMITTED
         stage = Stage(trigger.stage)
@@ -88,6 +103,8 @@ class GatewayHandler:
         if isinstance(target, str):
             return target
         envelope.rcpt_tos.append(address)
+        # DATA starts the runs RCPT accepted: the address and its settings are checked here, once.
+        _targets(envelope)[address] = target
         return replies.RECIPIENT_OK
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -100,20 +117,14 @@ class GatewayHandler:
             log.warning("unparseable message from %r", envelope.mail_from, exc_info=True)
             return replies.MALFORMED
         try:
-            return await self._deliver(envelope.mail_from, envelope.rcpt_tos, raw, parsed)
+            return await self._deliver(envelope.mail_from, _targets(envelope), raw, parsed)
         except Exception as exc:
             return self._failure(exc)
 
     async def _deliver(
-        self, sender: str | None, recipients: list[str], raw: bytes, parsed: ParsedEmail
+        self, sender: str | None, accepted: dict[str, Target], raw: bytes, parsed: ParsedEmail
     ) -> str:
-        targets: dict[str, Target] = {}
-        async with self.database.sessions() as db:
-            for address in recipients:  # again: the settings may have changed since RCPT
-                target = await self._target(db, address, sender)
-                if isinstance(target, str):
-                    return target
-                targets.setdefault(target.process_id, target)
+        targets = {target.process_id: target for target in accepted.values()}
         if any(t.check_from for t in targets.values()):
             if (sender or "").lower() not in parsed.from_addresses:
                 return replies.FROM_MISMATCH
@@ -135,7 +146,9 @@ class GatewayHandler:
 
     async def _store_attachments(self, parsed: ParsedEmail, key: str) -> list[dict[str, Any]]:
         """Store every attachment (bytes, then metadata) before any run starts."""
-        stored = []
+        stored: list[dict[str, Any]] = []
+        if not parsed.attachments:
+            return stored
         async with self.database.sessions() as db:
             for index, attachment in enumerate(parsed.attachments):
                 sha256, size = await asyncio.to_thread(self.blobs.put, attachment.data)
