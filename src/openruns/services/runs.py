@@ -222,7 +222,7 @@ async def start_run(
             _fingerprint(request),
         )
     # Commit before calling Temporal: a claim must outlive a failed start so a retry reuses it,
-    # and no database transaction stays open across the network call.
+    # and the connection goes back to the pool instead of idling through the start (and wait).
     await session.commit()
     await launch(client, settings, run_id, run_input)
     if wait > 0:
