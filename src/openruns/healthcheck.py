@@ -87,7 +87,9 @@ async def check_worker(settings: Settings, hostname: str | None = None) -> str:
             timeout=timedelta(seconds=5),
         )
     except Exception as exc:
-        raise Unhealthy(f"cannot ask Temporal about task queue {settings.task_queue!r}: {exc}")
+        raise Unhealthy(
+            f"cannot ask Temporal about task queue {settings.task_queue!r}: {exc}"
+        ) from None
     now = datetime.now(UTC)
     for poller in described.pollers:
         seen = poller.last_access_time.ToDatetime(tzinfo=UTC)

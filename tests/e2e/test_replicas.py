@@ -181,6 +181,31 @@ async def test_concurrent_edits_on_both_apis_are_serialised_by_postgres(stack: A
     assert (await b.get(f"/v2/processes/{process_id}")).json()["draft_revision"] == 2
 
 
+async def test_a_publish_on_one_api_is_what_the_other_runs_next(stack: Any) -> None:
+    """Each API process caches parsed revisions; a revision never changes, and which revision
+    a stage means is read from PostgreSQL on every start, so no replica runs a stale one."""
+    _, a, b = stack
+    process_id = await _process(a)
+    outputs = []
+    for version, (editor, starter) in enumerate(((a, b), (b, a), (a, b)), start=1):
+        if version > 1:
+            definition = {
+                **HELLO,
+                "outputs": {"greeting": f"v{version} {{{{ steps.greet.text }}}}"},
+            }
+            saved = await editor.put(
+                f"/v2/processes/{process_id}/draft", json={"definition": definition}
+            )
+            assert saved.status_code == 200, saved.text
+        assert (await editor.post(f"/v2/processes/{process_id}/publish")).status_code == 200
+        body = {"process_id": process_id, "stage": "Published", "inputs": {"who": "x"}}
+        started = await starter.post("/v2/runs", json=body)
+        assert started.status_code == 201, started.text
+        run = await _finished(starter, started.json()["id"])
+        outputs.append((run["revision"], run["outputs"]["greeting"]))
+    assert outputs == [(1, "hello x"), (2, "v2 hello x"), (3, "v3 hello x")]
+
+
 async def test_both_workers_take_runs_from_the_shared_task_queue(
     stack: Any, client: Client
 ) -> None:
