@@ -25,6 +25,11 @@ from temporalio.client import Client
 from tests.helpers import assert_eventually, free_port
 
 OPENRUNS = str(Path(sys.executable).parent / "openruns")
+HELLO = {
+    "inputs": {"who": {"type": "string", "required": True}},
+    "steps": [{"id": "greet", "uses": "set", "with": {"text": "hello {{ inputs.who }}"}}],
+    "outputs": {"greeting": "{{ steps.greet.text }}"},
+}
 
 
 def component_env(**settings: str) -> dict[str, str]:
@@ -135,6 +140,15 @@ class Replicas:
             except subprocess.TimeoutExpired:
                 replica.process.kill()
                 replica.process.wait()
+
+
+@dataclass
+class Stack:
+    """The replicated stack: its processes and an authenticated client per API replica."""
+
+    replicas: Replicas
+    a: httpx.AsyncClient  # api-a
+    b: httpx.AsyncClient  # api-b
 
 
 class _HangOnce(BaseHTTPRequestHandler):
