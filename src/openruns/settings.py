@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -18,7 +18,8 @@ def _split_csv(value: object) -> object:
 class Settings(BaseSettings):
     """OpenRuns configuration, read from ``OPENRUNS_*`` environment variables."""
 
-    model_config = SettingsConfigDict(env_prefix="OPENRUNS_", extra="ignore")
+    # An empty variable counts as unset, so compose files can pass `${VAR:-}` through.
+    model_config = SettingsConfigDict(env_prefix="OPENRUNS_", extra="ignore", env_ignore_empty=True)
 
     data_dir: Path = Field(
         Path("data"), description="Directory for the SQLite files, stored files and dev keys."
@@ -35,6 +36,30 @@ class Settings(BaseSettings):
     temporal_ui_port: int = Field(8233, description="Port of the Temporal UI (make dev).")
     temporal_ui_url: str | None = Field(
         None, description="Base URL of the Temporal UI, for run links; default localhost UI port."
+    )
+    temporal_tls: bool | None = Field(
+        None,
+        description="Connect to Temporal over TLS. Default: on when any OPENRUNS_TEMPORAL_TLS_* "
+        "setting or OPENRUNS_TEMPORAL_API_KEY is set, off otherwise.",
+    )
+    temporal_tls_cert: str | None = Field(
+        None, description="Client certificate for mTLS to Temporal: a PEM file path or PEM text."
+    )
+    temporal_tls_key: SecretStr | None = Field(
+        None, description="Private key of the client certificate: a PEM file path or PEM text."
+    )
+    temporal_tls_ca: str | None = Field(
+        None,
+        description="CA certificate(s) the Temporal server's certificate must chain to (PEM file "
+        "path or PEM text); default: the system's trusted roots.",
+    )
+    temporal_tls_server_name: str | None = Field(
+        None,
+        description="Name the server certificate is checked against (and sent as SNI) when it "
+        "differs from the host in OPENRUNS_TEMPORAL_ADDRESS.",
+    )
+    temporal_api_key: SecretStr | None = Field(
+        None, description="Temporal Cloud API key, sent as a bearer token (implies TLS)."
     )
     namespace: str = Field("default", description="Temporal namespace for every run.")
     task_queue: str = Field("openruns", description="Temporal task queue the worker polls.")
@@ -107,6 +132,15 @@ class Settings(BaseSettings):
     _split = field_validator("http_allow", "email_member_domains", "plugins", mode="before")(
         _split_csv
     )
+
+    @model_validator(mode="after")
+    def _client_cert_needs_key(self) -> Settings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError(
+                "OPENRUNS_TEMPORAL_TLS_CERT and OPENRUNS_TEMPORAL_TLS_KEY go together: "
+                "set both for mTLS, or neither"
+            )
+        return self
 
     @property
     def temporal_target(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 
 import typer
@@ -102,6 +103,30 @@ def setup() -> None:
 
     asyncio.run(go())
     typer.echo("ready")
+
+
+@app.command()
+def healthcheck(
+    component: str = typer.Argument(..., help="What to check on this host: api, worker or smtp."),
+) -> None:
+    """Exit 0 when COMPONENT on this host is healthy, 1 otherwise (container health checks)."""
+    from openruns.healthcheck import Component, Unhealthy, check
+
+    try:
+        target = Component(component)
+    except ValueError:
+        raise typer.BadParameter("one of: api, worker, smtp", param_hint="COMPONENT") from None
+    code = 0
+    try:
+        typer.echo(check(_settings(), target))
+    except Unhealthy as exc:
+        typer.echo(f"unhealthy: {exc}", err=True)
+        code = 1
+    # Skip interpreter finalization: the Temporal SDK's runtime threads can abort it
+    # ("PyGILState_Release"), which would turn a clean verdict into exit code 134.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @apikey.command("create")
