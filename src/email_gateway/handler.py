@@ -22,6 +22,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from email_gateway import replies
+from email_gateway.dkim_check import DnsFunc, aligned_signature
 from email_gateway.message import ParsedEmail, parse_message
 from openruns.errors import OpenRunsError
 from openruns.ids import stable_id
@@ -61,9 +62,15 @@ class Target:
 
 class GatewayHandler:
     def __init__(
-        self, settings: Settings, database: Database, client: Client, blobs: BlobStore
+        self,
+        settings: Settings,
+        database: Database,
+        client: Client,
+        blobs: BlobStore,
+        dkim_dnsfunc: DnsFunc | None = None,
     ) -> None:
         self.settings, self.database, self.client, self.blobs = settings, database, client, blobs
+        self.dkim_dnsfunc = dkim_dnsfunc
 
     async def _target(
         self, session: AsyncSession, address: str, sender: str | None
@@ -128,6 +135,10 @@ class GatewayHandler:
         if any(t.check_from for t in targets.values()):
             if (sender or "").lower() not in parsed.from_addresses:
                 return replies.FROM_MISMATCH
+            if self.settings.email_verify_dkim and not await asyncio.to_thread(
+                aligned_signature, raw, (sender or "").rsplit("@", 1)[-1], self.dkim_dnsfunc
+            ):
+                return replies.NO_ALIGNED_DKIM
         if len(parsed.attachments) > MAX_ATTACHMENTS:
             return replies.TOO_MANY_ATTACHMENTS
         key = parsed.message_id or f"sha256:{hashlib.sha256(raw).hexdigest()}"

@@ -13,6 +13,7 @@ from aiosmtpd.smtp import SMTP
 from temporalio.client import Client
 
 from email_gateway import replies
+from email_gateway.dkim_check import DnsFunc
 from email_gateway.handler import GatewayHandler
 from openruns.settings import Settings
 from openruns.setup import ensure_ready
@@ -57,11 +58,14 @@ class Gateway:
         *,
         host: str | None = None,
         port: int | None = None,
+        dkim_dnsfunc: DnsFunc | None = None,
     ) -> None:
         self.settings = settings
         self.host = host or settings.smtp_host
         self.port = settings.smtp_port if port is None else port
-        self.handler = GatewayHandler(settings, database, client, BlobStore.from_settings(settings))
+        self.handler = GatewayHandler(
+            settings, database, client, BlobStore.from_settings(settings), dkim_dnsfunc
+        )
         self._server: asyncio.Server | None = None
 
     def _protocol(self) -> GatewaySMTP:

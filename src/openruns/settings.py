@@ -108,6 +108,11 @@ class Settings(BaseSettings):
     email_max_bytes: int = Field(
         25 * 1024 * 1024, gt=0, description="Largest message the SMTP gateway accepts (552)."
     )
+    email_verify_dkim: bool = Field(
+        False,
+        description="For members/restricted processes, also require a DKIM signature that "
+        "verifies and aligns with the From domain (550 5.7.20 otherwise). Needs DNS.",
+    )
     email_member_domains: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Sender domains that count as members for the `members` email permission "
