@@ -3,6 +3,7 @@ back, the same message starts exactly one run."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -116,6 +117,68 @@ async def test_temporal_down_is_451_then_the_same_message_starts_one_run(
             assert up.text.split()[-1] == refused_id
             await assert_eventually(lambda: _count(checker, process.id), lambda n: n >= 2)
             assert await _count(checker, process.id) == 2
+    finally:
+        await database.dispose()
+
+
+async def test_a_burst_while_temporal_is_down_is_all_451_then_one_run_each(
+    tmp_path: Path, dev_server: DevServer
+) -> None:
+    """Issue 8: every message of a burst gets 451 (never 250) while Temporal is down; each
+    retried after recovery — twice, as a sending server may — starts exactly one run."""
+    settings = Settings(
+        data_dir=tmp_path, temporal_address=f"127.0.0.1:{dev_server.port}", task_queue="tq-burst"
+    )
+    database = Database.from_settings(settings)
+    await migrate(database)
+    checker = await Client.connect(settings.temporal_target, data_converter=pydantic_data_converter)
+    await register_search_attributes(checker, settings.namespace)
+    async with database.sessions() as session:
+        process = await create_process(
+            session,
+            ProcessCreate(
+                name="burst", definition={"outputs": {"s": "{{ inputs.email.subject }}"}}
+            ),
+            email_domain=settings.email_domain,
+        )
+    async with database.sessions() as session:
+        await update_trigger(
+            session, process.id, EmailTriggerUpdate(stage=Stage.DRAFT), settings.email_domain
+        )
+        address = (await get_trigger(session, process.id, settings.email_domain)).address
+    # Half with a Message-ID, half without (deduplicated by the hash of their bytes).
+    burst = [
+        make_message(
+            "a@b.test",
+            address,
+            subject=f"burst {i}",
+            message_id=f"<{uuid.uuid4()}@b.test>" if i % 2 else None,
+        )
+        for i in range(12)
+    ]
+    client = await connect(settings, lazy=True)
+    try:
+        async with Gateway(settings, database, client, host="127.0.0.1", port=0) as gateway:
+            warm_up = make_message("a@b.test", address, subject="while Temporal is up")
+            assert (await send(gateway.port, "a@b.test", address, warm_up)).code == 250
+            dev_server.stop()
+            down = await asyncio.gather(
+                *(send(gateway.port, "a@b.test", address, m) for m in burst)
+            )
+            assert [d.code for d in down] == [451] * len(burst), down
+
+            dev_server.start()
+            checker = await Client.connect(settings.temporal_target)
+            assert await _count(checker, process.id) == 1  # only the warm-up
+            for _ in range(2):
+                up = await asyncio.gather(
+                    *(send(gateway.port, "a@b.test", address, m) for m in burst)
+                )
+                assert [d.code for d in up] == [250] * len(burst), up
+            await assert_eventually(
+                lambda: _count(checker, process.id), lambda n: n >= 1 + len(burst)
+            )
+            assert await _count(checker, process.id) == 1 + len(burst)
     finally:
         await database.dispose()
 

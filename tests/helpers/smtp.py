@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import smtplib
 import ssl
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+
+_CLIENTS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="smtp-client")
 
 
 @dataclass
@@ -74,9 +78,14 @@ async def send(
     *,
     starttls: bool = False,
 ) -> Delivery:
-    """``deliver`` in a thread: the gateway under test runs on this event loop."""
+    """``deliver`` in a thread: the gateway under test runs on this event loop.
+
+    Client threads come from a pool of their own: in the loop's default pool, a burst of
+    blocked clients would leave the gateway no thread to parse their messages in.
+    """
     rcpts = [recipients] if isinstance(recipients, str) else recipients
-    return await asyncio.to_thread(deliver, port, sender, rcpts, message, starttls=starttls)
+    call = functools.partial(deliver, port, sender, rcpts, message, starttls=starttls)
+    return await asyncio.get_running_loop().run_in_executor(_CLIENTS, call)
 
 
 def make_message(
