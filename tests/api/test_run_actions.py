@@ -24,7 +24,7 @@ CHECK = {
     "outputs": {"amount": "{{ inputs.amount }}", "version": 1},
 }  # fmt: skip
 SLEEPY = {
-    "steps": [{"id": "nap", "uses": "sleep", "with": {"seconds": 3}}],
+    "steps": [{"id": "nap", "uses": "sleep", "with": {"seconds": 4}}],
     "outputs": {"rested": True},
 }
 

@@ -106,7 +106,7 @@ async def test_compare_limits_the_checked_keys(api: httpx.AsyncClient, worker: o
 async def test_test_run_while_running_and_bad_requests(
     api: httpx.AsyncClient, worker: object
 ) -> None:
-    slow = {"steps": [{"id": "nap", "uses": "sleep", "with": {"seconds": 1}}], "outputs": {"ok": 1}}
+    slow = {"steps": [{"id": "nap", "uses": "sleep", "with": {"seconds": 2}}], "outputs": {"ok": 1}}
     process = await create_process(api, slow)
     run = await start_run(api, process["id"])
     await wait_for_state(api, run["id"])
