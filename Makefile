@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: dev test lint typecheck bench bench-quick test-faults clean
+.PHONY: dev test test-sqlite test-postgres lint typecheck bench bench-quick test-faults clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,8 +23,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) lint typecheck  ## the whole suite against a real Temporal dev server
+# `make test` runs the whole suite twice, once per metadata store, one after the other: the
+# suite is short (seconds to minutes), and two pytest runs side by side on two shared cores
+# would only make timing-sensitive tests slower. The second pass skips the e2e tests: they
+# pick their own store (make dev: SQLite; the replica tests: always PostgreSQL).
+test: $(STAMP) lint typecheck test-sqlite test-postgres  ## lint, types, then every test on both stores
+
+test-sqlite: $(STAMP)  ## the whole suite with SQLite metadata (the default store)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: $(STAMP)  ## the suite with PostgreSQL metadata (a fresh database per test, 127.0.0.1:5432)
+	OPENRUNS_TEST_DATABASE=postgres $(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
 
 bench: $(STAMP)  ## benchmarks against raw Temporal → docs/benchmarks.md (not part of test)
 	$(BIN)/python -m bench $(BENCH_ARGS)

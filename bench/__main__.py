@@ -11,10 +11,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import temporalio
 
 from bench import scenarios
+from bench.http import Api
 from bench.report import write_report
 from bench.stack import API_KEY, BenchStack, PeakMemory, machine
 from openruns import __version__
@@ -33,10 +33,11 @@ async def run(args: argparse.Namespace) -> scenarios.Results:
         await stack.start()
         try:
             client = await connect(stack.settings)
-            async with httpx.AsyncClient(
-                base_url=stack.api_url, headers={"x-api-key": API_KEY}, timeout=60
-            ) as api:
+            api = Api(stack.api_url, API_KEY)
+            try:
                 await _scenarios(args, stack, client, api, results)
+            finally:
+                await api.close()
         finally:
             stack.stop()
     return results
@@ -46,7 +47,7 @@ async def _scenarios(
     args: argparse.Namespace,
     stack: BenchStack,
     client: object,
-    api: httpx.AsyncClient,
+    api: Api,
     results: scenarios.Results,
 ) -> None:
     from temporalio.client import Client
@@ -60,8 +61,10 @@ async def _scenarios(
 
     log.info("throughput")
     with PeakMemory(stack.pids()) as memory:
-        n = 200 if quick else 1000
-        results.figures.extend(await scenarios.throughput(api, client, n, concurrency=32))
+        n, rounds = (200, 2) if quick else (1000, 3)
+        results.figures.extend(
+            await scenarios.throughput(api, client, n, concurrency=32, rounds=rounds)
+        )
     results.memory = memory.peak
 
     if stack.has_gateway:
@@ -121,7 +124,6 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     started = time.perf_counter()
     results = asyncio.run(run(args))
     write_report(args.out, results, machine(), versions(), args, time.perf_counter() - started)

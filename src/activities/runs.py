@@ -11,6 +11,7 @@ from openruns.errors import OpenRunsError
 from openruns.models import ResolvedRun, ResolveRunInput
 from openruns.services.processes import revision_for_stage
 from openruns.store import Database
+from openruns.store.processes import get_process
 
 
 class RunActivities:
@@ -19,10 +20,11 @@ class RunActivities:
 
     @activity.defn(name="openruns.resolve_run")
     async def resolve_run(self, request: ResolveRunInput) -> ResolvedRun:
-        """Pin the revision a scheduled run executes: the one current when it fires."""
+        """Pin the revision a scheduled or child run executes, and validate its inputs."""
         try:
             async with self._database.session() as session:
                 revision = await revision_for_stage(session, request.process_id, request.stage)
+                process = await get_process(session, request.process_id)
             definition = parse_definition(revision.definition)
             inputs = resolve_inputs(definition, request.inputs)
         except OpenRunsError as exc:
@@ -31,5 +33,8 @@ class RunActivities:
                 f"{exc.message}{': ' + detail if detail else ''}", non_retryable=True
             ) from None
         return ResolvedRun(
-            revision=revision.revision, definition=revision.definition, inputs=inputs
+            revision=revision.revision,
+            process_name=process.name,
+            definition=revision.definition,
+            inputs=inputs,
         )

@@ -8,9 +8,21 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.deps import VerifiedKeys
 from api.errors import install_exception_handlers
-from api.routes import health, processes, run_actions, runs, test_suite
+from api.routes import (
+    email_triggers,
+    files,
+    health,
+    processes,
+    run_actions,
+    runs,
+    schedules,
+    step_types,
+    test_suite,
+)
 from openruns import __version__
+from openruns.plugins import load_plugins
 from openruns.settings import Settings
 from openruns.setup import ensure_ready
 from openruns.store import Database
@@ -22,6 +34,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API; the lifespan connects Temporal and the database onto ``app.state``."""
     settings = settings or Settings()
+    load_plugins(settings.plugins)  # definitions using plugin steps validate against their args
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -31,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.auto_setup:
             await ensure_ready(settings, database, client, strict=False)
         app.state.settings, app.state.database, app.state.temporal = settings, database, client
+        app.state.verified_keys = VerifiedKeys(settings.api_key_cache_seconds)
         try:
             yield
         finally:
@@ -48,5 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(processes.router, prefix="/v2")
     app.include_router(run_actions.router, prefix="/v2")
     app.include_router(runs.router, prefix="/v2")
+    app.include_router(schedules.router, prefix="/v2")
+    app.include_router(files.router, prefix="/v2")
+    app.include_router(email_triggers.router, prefix="/v2")
+    app.include_router(step_types.router, prefix="/v2")
     app.include_router(test_suite.router, prefix="/v2")
     return app

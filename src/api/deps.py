@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -13,7 +14,7 @@ from temporalio.client import Client
 from openruns.errors import Unauthorized
 from openruns.settings import Settings
 from openruns.store import Database
-from openruns.store.apikeys import verify_key
+from openruns.store.apikeys import hash_key, verify_key
 from openruns.store.tables import ApiKeyRow
 
 
@@ -45,7 +46,32 @@ _api_key_header = APIKeyHeader(name="x-api-key", auto_error=False, description="
 _bearer = HTTPBearer(auto_error=False, description="An API key as a bearer token.")
 
 
+class VerifiedKeys:
+    """Keys this replica verified recently (by hash), so a burst of requests costs one lookup.
+
+    Only positive answers are kept, for ``OPENRUNS_API_KEY_CACHE_SECONDS``: a revoked key stops
+    working on every replica within that time; an unknown key is looked up every time.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, ApiKeyRow]] = {}
+
+    def get(self, key: str) -> ApiKeyRow | None:
+        entry = self._entries.get(hash_key(key))
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key: str, row: ApiKeyRow) -> None:
+        if self.ttl > 0:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[hash_key(key)] = (time.monotonic() + self.ttl, row)
+
+
 async def require_api_key(
+    request: Request,
     database: DatabaseDep,
     api_key: Annotated[str | None, Security(_api_key_header)] = None,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
@@ -54,10 +80,14 @@ async def require_api_key(
     key = api_key or (bearer.credentials if bearer else None)
     if not key:
         raise Unauthorized("an API key is required: send x-api-key or Authorization: Bearer")
-    async with database.sessions() as session:
-        row = await verify_key(session, key)
+    verified: VerifiedKeys = request.app.state.verified_keys
+    row = verified.get(key)
     if row is None:
-        raise Unauthorized("the API key is not valid")
+        async with database.sessions() as session:
+            row = await verify_key(session, key)
+        if row is None:
+            raise Unauthorized("the API key is not valid")
+        verified.put(key, row)
     return row
 
 

@@ -30,6 +30,7 @@ class StepRecord(BaseModel):
     started_at: datetime | None = None
     ended_at: datetime | None = None
     error: str | None = None
+    child_run_id: str | None = Field(None, description="The run a `process` step started.")
 
 
 class EmailInfo(BaseModel):
@@ -61,6 +62,7 @@ class ProcessRunInput(BaseModel):
     parent_run_id: str | None = None
     test_run_id: str | None = None
     email: EmailInfo | None = None
+    depth: int = Field(0, description="How many `process` steps deep this run is (root: 0).")
 
 
 class StepActivityInput(BaseModel):
@@ -79,6 +81,7 @@ class ResolveRunInput(BaseModel):
 
 class ResolvedRun(BaseModel):
     revision: int
+    process_name: str | None = None
     definition: dict[str, Any]
     inputs: dict[str, Any]
 
@@ -160,6 +163,60 @@ class RunCreate(BaseModel):
     inputs: dict[str, Any] | list[Any] | None = None
     file_ids: list[str] = Field(default_factory=list, max_length=100)
     trigger: Literal[Trigger.MANUAL, Trigger.API] = Trigger.API
+
+
+class StoredFile(BaseModel):
+    """A stored file: metadata only; the bytes are at ``GET /v2/files/{id}/content``."""
+
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+
+
+class EmailPermission(StrEnum):
+    ANYONE = "anyone"
+    MEMBERS = "members"  # sender domain in OPENRUNS_EMAIL_MEMBER_DOMAINS
+    RESTRICTED = "restricted"  # only allowed_senders
+
+
+class EmailTrigger(BaseModel):
+    """A process's email trigger: its address and who may start runs by mail."""
+
+    process_id: str
+    address: str
+    enabled: bool
+    permission: EmailPermission
+    allowed_senders: list[str]
+    stage: Stage
+    updated_at: datetime
+
+
+class EmailTriggerUpdate(BaseModel):
+    """``PUT …/email-trigger``: fields left out keep their current value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool | None = None
+    permission: EmailPermission | None = None
+    allowed_senders: list[str] | None = Field(
+        None,
+        max_length=1000,
+        description="Addresses, or `@domain` for every address of a domain (restricted).",
+    )
+    stage: Stage | None = None
+
+
+class StepTypeInfo(BaseModel):
+    """A step type clients can offer: what ``uses`` accepts and the JSON schema of ``with``."""
+
+    name: str
+    description: str
+    kind: str
+    plugin: str | None = Field(None, description="The plugin module; null for built-ins.")
+    args_schema: dict[str, Any]
 
 
 T = TypeVar("T")

@@ -1,4 +1,9 @@
-"""The custom search attributes runs carry, and their registration with Temporal."""
+"""The custom search attributes runs carry, and their registration with Temporal.
+
+SQL visibility stores (the dev server's SQLite, PostgreSQL, MySQL) have a fixed number of
+slots per type — 10 Keyword, 3 Int, 3 Datetime, 3 Text, 3 Bool, 3 Double — so an attribute
+exists here only when a visibility query needs it; everything else lives in the memo.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +25,6 @@ PROCESS_REVISION = SearchAttributeKey.for_int("ProcessRevision")
 RUN_TRIGGER = SearchAttributeKey.for_keyword("RunTrigger")
 RUN_STATE = SearchAttributeKey.for_keyword("RunState")
 RUN_STARTED_AT = SearchAttributeKey.for_datetime("RunStartedAt")
-RUN_NAME = SearchAttributeKey.for_keyword("RunName")
 # Words users search for with ``q``: run name, email subject and sender, input values.
 RUN_SEARCH = SearchAttributeKey.for_text("RunSearch")
 RERUN_OF = SearchAttributeKey.for_keyword("RerunOf")
@@ -37,7 +41,6 @@ ALL: tuple[SearchAttributeKey, ...] = (
     RUN_TRIGGER,
     RUN_STATE,
     RUN_STARTED_AT,
-    RUN_NAME,
     RUN_SEARCH,
     RERUN_OF,
     PARENT_RUN_ID,

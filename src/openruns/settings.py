@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -18,7 +18,8 @@ def _split_csv(value: object) -> object:
 class Settings(BaseSettings):
     """OpenRuns configuration, read from ``OPENRUNS_*`` environment variables."""
 
-    model_config = SettingsConfigDict(env_prefix="OPENRUNS_", extra="ignore")
+    # An empty variable counts as unset, so compose files can pass `${VAR:-}` through.
+    model_config = SettingsConfigDict(env_prefix="OPENRUNS_", extra="ignore", env_ignore_empty=True)
 
     data_dir: Path = Field(
         Path("data"), description="Directory for the SQLite files, stored files and dev keys."
@@ -36,10 +37,39 @@ class Settings(BaseSettings):
     temporal_ui_url: str | None = Field(
         None, description="Base URL of the Temporal UI, for run links; default localhost UI port."
     )
+    temporal_tls: bool | None = Field(
+        None,
+        description="Connect to Temporal over TLS. Default: on when any OPENRUNS_TEMPORAL_TLS_* "
+        "setting or OPENRUNS_TEMPORAL_API_KEY is set, off otherwise.",
+    )
+    temporal_tls_cert: str | None = Field(
+        None, description="Client certificate for mTLS to Temporal: a PEM file path or PEM text."
+    )
+    temporal_tls_key: SecretStr | None = Field(
+        None, description="Private key of the client certificate: a PEM file path or PEM text."
+    )
+    temporal_tls_ca: str | None = Field(
+        None,
+        description="CA certificate(s) the Temporal server's certificate must chain to (PEM file "
+        "path or PEM text); default: the system's trusted roots.",
+    )
+    temporal_tls_server_name: str | None = Field(
+        None,
+        description="Name the server certificate is checked against (and sent as SNI) when it "
+        "differs from the host in OPENRUNS_TEMPORAL_ADDRESS.",
+    )
+    temporal_api_key: SecretStr | None = Field(
+        None, description="Temporal Cloud API key, sent as a bearer token (implies TLS)."
+    )
     namespace: str = Field("default", description="Temporal namespace for every run.")
     task_queue: str = Field("openruns", description="Temporal task queue the worker polls.")
     api_host: str = Field("127.0.0.1", description="Interface the API binds to.")
     api_port: int = Field(8000, description="Port of the HTTP API and web UI.")
+    api_url: str | None = Field(
+        None,
+        description="Base URL the `openruns schedule` commands call; default "
+        "http://<api_host>:<api_port>.",
+    )
     smtp_host: str = Field("127.0.0.1", description="Interface the SMTP gateway binds to.")
     smtp_port: int = Field(2525, description="Port of the SMTP gateway.")
     email_domain: str = Field(
@@ -53,18 +83,77 @@ class Settings(BaseSettings):
         description="Hosts or CIDRs the http step may reach even though they are loopback, "
         "link-local or cloud-metadata addresses (comma-separated).",
     )
+    api_key_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How long an API replica trusts a key it has verified; a revoked key stops "
+        "working within this time on every replica. 0 checks the database on every request.",
+    )
+    plugins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Python modules whose @openruns.plugins.step functions become step types "
+        "(comma-separated, e.g. acme.steps,examples.plugins.invoice_tools); plugins of the "
+        "openruns.steps entry-point group load too.",
+    )
     auto_setup: bool = Field(
         True,
         description="Run database migrations and register Temporal search attributes when a "
         "component starts. Turn off where a one-shot setup job does it.",
     )
     log_level: str = Field("INFO", description="Log level of every component.")
+    # ---- files and email (SPEC §6, §8) ----
+    max_file_bytes: int = Field(
+        25 * 1024 * 1024, gt=0, description="Largest file POST /v2/files accepts (413 above)."
+    )
+    email_max_bytes: int = Field(
+        25 * 1024 * 1024, gt=0, description="Largest message the SMTP gateway accepts (552)."
+    )
+    email_verify_dkim: bool = Field(
+        False,
+        description="For members/restricted processes, also require a DKIM signature that "
+        "verifies and aligns with the From domain (550 5.7.20 otherwise). Needs DNS.",
+    )
+    email_member_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Sender domains that count as members for the `members` email permission "
+        "(comma-separated).",
+    )
+    smtp_tls_cert: Path | None = Field(
+        None, description="PEM certificate: the gateway offers STARTTLS when set (with the key)."
+    )
+    smtp_tls_key: Path | None = Field(None, description="PEM private key for smtp_tls_cert.")
+    smtp_relay: str | None = Field(
+        None, description="host:port of the SMTP relay the `email` step sends through."
+    )
+    smtp_relay_user: str | None = Field(None, description="User name for the SMTP relay.")
+    smtp_relay_password: SecretStr | None = Field(None, description="Password for the relay.")
+    smtp_relay_tls: Literal["none", "starttls", "tls"] = Field(
+        "none", description="Relay encryption: none, starttls, or tls (implicit TLS, port 465)."
+    )
+    email_from: str | None = Field(
+        None, description="From address of the `email` step; default noreply@<email_domain>."
+    )
 
-    _split = field_validator("http_allow", mode="before")(_split_csv)
+    _split = field_validator("http_allow", "email_member_domains", "plugins", mode="before")(
+        _split_csv
+    )
+
+    @model_validator(mode="after")
+    def _client_cert_needs_key(self) -> Settings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError(
+                "OPENRUNS_TEMPORAL_TLS_CERT and OPENRUNS_TEMPORAL_TLS_KEY go together: "
+                "set both for mTLS, or neither"
+            )
+        return self
 
     @property
     def temporal_target(self) -> str:
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def email_sender(self) -> str:
+        return self.email_from or f"OpenRuns <noreply@{self.email_domain}>"
 
     @property
     def temporal_ui_base(self) -> str:

@@ -1,7 +1,8 @@
 """``ProcessRunWorkflow``: one run of one process revision. The workflow ID is the run ID.
 
 Templates, ``set``, ``if`` and ``fail`` are evaluated here, in the workflow (they are pure);
-``sleep`` is a durable timer; every side effect is an activity. The step timeline is kept in
+``sleep`` is a durable timer; ``process`` starts a child run (see ``child_runs``); every side
+effect is an activity. The step timeline is kept in
 the ``steps`` memo, upserted whenever the run is about to wait, so the API can show progress
 for running runs and the last known step for runs that were cancelled or timed out.
 """
@@ -28,7 +29,14 @@ with workflow.unsafe.imports_passed_through():
     from openruns import search_attributes as attrs
     from openruns.definition import templates
     from openruns.definition.model import Definition, RetrySpec, Step
-    from openruns.definition.steps import FailArgs, SleepArgs, StepType, get_step_type
+    from openruns.definition.steps import (
+        MAX_CALL_DEPTH,
+        FailArgs,
+        ProcessArgs,
+        SleepArgs,
+        StepType,
+        get_step_type,
+    )
     from openruns.models import (
         ProcessRunInput,
         ResolvedRun,
@@ -38,10 +46,12 @@ with workflow.unsafe.imports_passed_through():
         StepState,
     )
     from openruns.run_actions import ARCHIVE_SIGNAL, ArchiveSignal
-    from openruns.states import RunState
+    from openruns.states import RunState, Stage
+    from workflows import child_runs
 
 STEPS_MEMO = "steps"
 RESOLVE_ACTIVITY = "openruns.resolve_run"
+WORKFLOW_NAME = "ProcessRunWorkflow"
 
 
 class StepFailed(ApplicationError):
@@ -72,11 +82,13 @@ def _failure_message(error: FailureError) -> str:
     return str(getattr(cause, "message", None) or cause)
 
 
-@workflow.defn(name="ProcessRunWorkflow")
+@workflow.defn(name=WORKFLOW_NAME)
 class ProcessRunWorkflow:
     def __init__(self) -> None:
         self._timeline: list[StepRecord] = []
         self._current: StepRecord | None = None
+        self._running = False
+        self._input: ProcessRunInput | None = None
         self._archive_version = 0
 
     @workflow.signal(name=ARCHIVE_SIGNAL)
@@ -91,12 +103,8 @@ class ProcessRunWorkflow:
 
     @workflow.run
     async def run(self, input: ProcessRunInput) -> dict[str, Any]:
-        workflow.upsert_search_attributes(
-            [
-                attrs.RUN_STATE.value_set(RunState.RUNNING),
-                attrs.RUN_STARTED_AT.value_set(workflow.now()),
-            ]
-        )
+        self._input = input
+        self._started_at = workflow.now()
         definition_data, inputs = input.definition, input.inputs
         revision = input.revision
         if definition_data is None:
@@ -124,6 +132,7 @@ class ProcessRunWorkflow:
                 "process_id": input.process_id,
                 "stage": input.stage,
                 "revision": revision,
+                "file_ids": input.file_ids,
             },
         }
         try:
@@ -149,18 +158,41 @@ class ProcessRunWorkflow:
         return outputs
 
     async def _resolve(self, input: ProcessRunInput) -> ResolvedRun:
-        resolved = await workflow.execute_activity(
-            RESOLVE_ACTIVITY,
-            ResolveRunInput(process_id=input.process_id, stage=input.stage, inputs=input.inputs),
-            result_type=ResolvedRun,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)),
-            summary=f"resolve the {input.stage} revision",
-        )
+        self._mark_running()
+        resolved = await self._resolve_revision(input.process_id, input.stage, input.inputs)
         workflow.upsert_search_attributes([attrs.PROCESS_REVISION.value_set(resolved.revision)])
         return resolved
 
-    def _publish(self) -> None:
+    async def _resolve_revision(
+        self, process_id: str, stage: Stage, inputs: dict[str, Any]
+    ) -> ResolvedRun:
+        return await workflow.execute_activity(
+            RESOLVE_ACTIVITY,
+            ResolveRunInput(process_id=process_id, stage=stage, inputs=inputs),
+            result_type=ResolvedRun,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)),
+            summary=f"resolve the {stage} revision of {process_id}",
+        )
+
+    def _mark_running(self) -> None:
+        """Pending → Running. Commands leave the worker only when a workflow task ends, so
+        upserting right before the run first waits is the same as upserting first thing — and
+        a run that finishes within its first task skips an upsert nobody could observe (its
+        state comes from the execution status; the API reports its start as its end)."""
+        if not self._running:
+            self._running = True
+            workflow.upsert_search_attributes(
+                [
+                    attrs.RUN_STATE.value_set(RunState.RUNNING),
+                    attrs.RUN_STARTED_AT.value_set(self._started_at),
+                ]
+            )
+
+    def _publish(self, *, waiting: bool = False) -> None:
+        """Upsert the timeline memo; ``waiting``: the run is about to wait (mark it Running)."""
+        if waiting:
+            self._mark_running()
         workflow.upsert_memo({STEPS_MEMO: [r.model_dump(mode="json") for r in self._timeline]})
 
     def _close_current(self, state: StepState, error: str | None = None) -> None:
@@ -212,17 +244,20 @@ class ProcessRunWorkflow:
             raise self._fail(record, validated.message)
         if step_type.kind == "timer":
             assert isinstance(validated, SleepArgs)
-            self._publish()
+            self._publish(waiting=True)
             await workflow.sleep(
                 validated.seconds, summary=f"{step.id}: sleep {validated.seconds:g}s"
             )
             return {}
+        if step_type.kind == "child":
+            assert isinstance(validated, ProcessArgs)
+            return await self._run_child(record, step, validated)
         if step_type.kind == "activity" and step_type.activity:
             timeout = step.timeout or step_type.default_timeout
             request_timeout = args.get("timeout")
             if isinstance(request_timeout, int | float):
                 timeout = max(timeout, float(request_timeout) + 5)
-            self._publish()
+            self._publish(waiting=True)
             return await workflow.execute_activity(
                 step_type.activity,
                 StepActivityInput(run_id=workflow.info().workflow_id, step_id=step.id, args=args),
@@ -231,6 +266,28 @@ class ProcessRunWorkflow:
                 summary=f"{step.id}: {step.uses}",
             )
         raise self._fail(record, f"step type {step.uses!r} cannot run in this version")
+
+    async def _run_child(self, record: StepRecord, step: Step, args: ProcessArgs) -> Any:
+        """Run ``args.process_id`` as a child run; its outputs are the step's output."""
+        assert self._input is not None
+        if self._input.depth >= MAX_CALL_DEPTH:
+            raise self._fail(
+                record,
+                f"process calls nest deeper than {MAX_CALL_DEPTH} levels "
+                "(does a process end up calling itself?)",
+            )
+        self._publish(waiting=True)
+        resolved = await self._resolve_revision(args.process_id, args.stage, args.inputs)
+        handle = await child_runs.start_child(WORKFLOW_NAME, self._input, step.id, args, resolved)
+        record.child_run_id = handle.id
+        self._publish(waiting=True)
+        try:
+            return await handle
+        except ChildWorkflowError as exc:
+            outcome = child_runs.outcome(exc, _failure_message(exc))
+            if outcome is None:
+                raise  # the parent itself is being cancelled: it ends Cancelled
+            raise self._fail(record, f"child run {handle.id} {outcome}") from None
 
     def _render_outputs(self, definition: Definition, context: dict[str, Any]) -> dict[str, Any]:
         outputs = {}

@@ -10,6 +10,7 @@ from temporalio.client import Client
 
 from openruns.settings import Settings
 from openruns.store import Database
+from tests.helpers import assert_eventually
 from tests.helpers.api import create_process, get_run, start_run, wait_for_state
 from tests.helpers.http_server import LocalHttpServer
 from worker import worker_for
@@ -254,3 +255,35 @@ async def test_wait_long_polls_until_the_run_ends(api: httpx.AsyncClient, worker
     response = await api.get(f"/v2/runs/{slow_run['id']}", params={"wait": 0.5})
     assert response.status_code == 200 and response.json()["state"] == "Running"
     assert (await api.get(f"/v2/runs/{slow_run['id']}", params={"wait": 61})).status_code == 422
+
+
+async def test_start_and_wait_in_one_request(api: httpx.AsyncClient, worker: object) -> None:
+    process = await create_process(api, INVOICE)
+    response = await api.post(
+        "/v2/runs",
+        params={"wait": 20},
+        json={"process_id": process["id"], "stage": "Draft", "inputs": {"customer": "w"}},
+    )
+    assert response.status_code == 201
+    assert response.json()["state"] == "Succeeded"
+    assert response.json()["outputs"] == {"gross": 0.0, "who": "W"}
+    assert response.json()["inputs"] == {"customer": "w", "amount": 0}
+
+
+async def test_revoked_key_stops_working(api: httpx.AsyncClient, database: object) -> None:
+    from openruns.store import Database
+    from openruns.store.apikeys import create_key, revoke_key
+
+    assert isinstance(database, Database)
+    async with database.session() as session:
+        row, key = await create_key(session, "short-lived")
+    assert (await api.get("/v2/processes", headers={"x-api-key": key})).status_code == 200
+    async with database.session() as session:
+        await revoke_key(session, row.id)
+    # Replicas trust a verified key for OPENRUNS_API_KEY_CACHE_SECONDS (5 s by default).
+    await assert_eventually(
+        lambda: api.get("/v2/processes", headers={"x-api-key": key}),
+        lambda r: r.status_code == 401,
+        timeout=10,
+        interval=0.5,
+    )

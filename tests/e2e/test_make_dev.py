@@ -7,9 +7,11 @@ import json
 import os
 import re
 import signal
+import smtplib
 import subprocess
 import time
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -51,8 +53,37 @@ def dev_stack(tmp_path: Path) -> Iterator[dict]:
         yield {"process": process, "ports": ports, "key": key, "log": Path(log.name)}
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+            # Ctrl-C first: the stack's children live in sessions of their own, so a SIGKILL
+            # of make's group would orphan them (and their ports) after a failed test.
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
         log.close()
+
+
+def assert_email_starts_a_run(http: httpx.Client, smtp_port: int) -> None:
+    """The gateway `make dev` started turns a message into a Succeeded run."""
+    definition = {"outputs": {"subject": "{{ inputs.email.subject }}"}}
+    process = http.post("/v2/processes", json={"name": "mailbox", "definition": definition})
+    assert process.status_code == 201, process.text
+    address = process.json()["email_address"]
+    assert http.post(f"/v2/processes/{process.json()['id']}/publish").status_code == 200
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "ann@example.test", address, "hi there"
+    message.set_content("hello")
+    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as smtp:
+        assert smtp.send_message(message) == {}
+    deadline = time.monotonic() + 30
+    while True:
+        runs = http.get("/v2/runs", params={"process_id": process.json()["id"]}).json()["items"]
+        if runs and runs[0]["state"] == "Succeeded":
+            break
+        assert time.monotonic() < deadline, runs
+        time.sleep(0.1)
+    run = http.get(f"/v2/runs/{runs[0]['id']}").json()
+    assert run["trigger"] == "email" and run["outputs"] == {"subject": "hi there"}
 
 
 def test_make_dev_runs_a_process_started_with_curl(dev_stack: dict) -> None:
@@ -81,6 +112,7 @@ def test_make_dev_runs_a_process_started_with_curl(dev_stack: dict) -> None:
             assert time.monotonic() < deadline, run
             time.sleep(0.1)
         assert run["outputs"] == {"greeting": "hello world"}
+        assert_email_starts_a_run(http, dev_stack["ports"]["SMTP"])
         ui = httpx.get(f"http://127.0.0.1:{dev_stack['ports']['TEMPORAL_UI']}/", timeout=10)
         assert ui.status_code == 200
 
@@ -90,3 +122,31 @@ def test_make_dev_runs_a_process_started_with_curl(dev_stack: dict) -> None:
     assert "stopping OpenRuns" in dev_stack["log"].read_text()
     for port in dev_stack["ports"].values():
         assert not port_in_use(port), f"port {port} still open after Ctrl-C"
+
+
+def test_make_dev_loads_the_example_plugin_and_runs_the_example_process(
+    dev_stack: dict,
+) -> None:
+    base = f"http://127.0.0.1:{dev_stack['ports']['API']}"
+    assert "Plugins       examples.plugins.invoice_tools" in dev_stack["log"].read_text()
+    # The import command the README documents (jq + curl), against this stack.
+    imported = subprocess.run(
+        f"jq -Rs '{{name: \"invoice-total\", definition: .}}' examples/processes/invoice_total.yaml"
+        f" | curl -sS -H 'x-api-key: {dev_stack['key']}' -H 'content-type: application/json'"
+        f" -d @- {base}/v2/processes",
+        shell=True, cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    process = json.loads(imported.stdout)
+    assert process["name"] == "invoice-total", process
+    with httpx.Client(base_url=base, headers={"x-api-key": dev_stack["key"]}, timeout=10) as http:
+        types = http.get("/v2/step-types", params={"limit": 100}).json()["items"]
+        assert "invoice_total" in [t["name"] for t in types]
+        rows = [{"description": "widget", "quantity": "4", "unit_price": "2.50"}]
+        body = {"process_id": process["id"], "stage": "Draft", "inputs": {"rows": rows}}
+        run_id = http.post("/v2/runs", json=body).json()["id"]
+        deadline = time.monotonic() + 30
+        while (run := http.get(f"/v2/runs/{run_id}").json())["state"] != "Succeeded":
+            assert run["state"] in ("Pending", "Running"), run
+            assert time.monotonic() < deadline, run
+            time.sleep(0.1)
+    assert run["outputs"] == {"subtotal": 10.0, "tax": 2.0, "total": 12.0, "lines": 1}

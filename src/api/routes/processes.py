@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from api.deps import SessionDep, require_api_key
+from api.deps import SessionDep, SettingsDep, TemporalDep, require_api_key
 from openruns.models import DraftSave, Page, Process, ProcessCreate
 from openruns.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from openruns.services import processes as service
@@ -15,9 +15,11 @@ router = APIRouter(tags=["processes"], dependencies=[Depends(require_api_key)])
 
 
 @router.post("/processes", status_code=status.HTTP_201_CREATED)
-async def create_process(body: ProcessCreate, session: SessionDep) -> Process:
-    """Create a process; its definition becomes draft revision 1."""
-    return await service.create(session, body)
+async def create_process(
+    body: ProcessCreate, session: SessionDep, settings: SettingsDep
+) -> Process:
+    """Create a process; its definition becomes draft revision 1. It gets an email address."""
+    return await service.create(session, body, email_domain=settings.email_domain)
 
 
 @router.get("/processes")
@@ -43,13 +45,15 @@ async def save_draft(process_id: str, body: DraftSave, session: SessionDep) -> P
 
 
 @router.post("/processes/{process_id}/publish")
-async def publish(process_id: str, session: SessionDep) -> Process:
-    """Publish the current draft revision."""
-    return await service.publish(session, process_id)
+async def publish(
+    process_id: str, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
+) -> Process:
+    """Publish the current draft revision (its schedules run it from their next fire)."""
+    return await service.publish(session, process_id, temporal, settings)
 
 
 @router.delete("/processes/{process_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_process(process_id: str, session: SessionDep) -> Response:
-    """Delete the process (its runs stay in Temporal)."""
-    await service.delete(session, process_id)
+async def delete_process(process_id: str, session: SessionDep, temporal: TemporalDep) -> Response:
+    """Delete the process, its schedules and its email addresses (its runs stay in Temporal)."""
+    await service.delete(session, process_id, temporal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -26,8 +26,15 @@ async def start_run(
     settings: SettingsDep,
     api_key: ApiKeyDep,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    wait: Annotated[
+        float, Query(ge=0, le=60, description="Seconds to wait for the run to finish.")
+    ] = 0,
 ) -> Run:
-    """Start a run; the same ``Idempotency-Key`` again returns the same run."""
+    """Start a run; the same ``Idempotency-Key`` again returns the same run.
+
+    With ``wait`` the response comes when the run has finished (or the wait is over), like
+    Temporal's ``execute_workflow``: one request to run a process and get its outputs.
+    """
     started = await service.start_run(
         temporal,
         session,
@@ -42,6 +49,7 @@ async def start_run(
             idempotency_scope=api_key.id,
             idempotency_key=idempotency_key,
         ),
+        wait=wait,
     )
     if not started.created:
         response.headers["Idempotent-Replayed"] = "true"
@@ -62,14 +70,20 @@ async def list_runs(
         str | None, Query(max_length=500, description="Words that must all occur (see README).")
     ] = None,
     archived: ArchivedFilter = ArchivedFilter.FALSE,
+    schedule_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     continuation_token: str | None = None,
 ) -> Page[Run]:
     """Runs in Temporal's visibility order: unfinished first, then the most recently ended.
 
-    ``archived=true`` lists archived runs, most recently archived first."""
+    Archived runs are left out unless ``archived=true`` (only them) or ``archived=all``."""
     filters = service.RunFilters(
-        process_id=process_id, stage=stage, state=state, trigger=trigger, q=q
+        process_id=process_id,
+        stage=stage,
+        state=state,
+        trigger=trigger,
+        q=q,
+        schedule_id=schedule_id,
     )
     return await run_list.list_runs(
         temporal, database, settings, filters, archived, limit, continuation_token

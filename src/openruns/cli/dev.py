@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import os
 import signal
 import sys
 import time
@@ -22,6 +24,9 @@ from openruns.setup import ensure_ready
 from openruns.store import Database
 from openruns.store.apikeys import create_key
 from openruns.temporal import connect
+
+PLUGINS_ENV = "OPENRUNS_PLUGINS"
+EXAMPLE_PLUGINS = "examples.plugins.invoice_tools"
 
 
 async def _prepare(settings: Settings) -> str:
@@ -43,6 +48,19 @@ async def _prepare(settings: Settings) -> str:
         await database.dispose()
 
 
+def with_example_plugins(settings: Settings) -> Settings:
+    """Load the example plugin unless ``OPENRUNS_PLUGINS`` is set (even to nothing)."""
+    if PLUGINS_ENV in os.environ:
+        return settings
+    try:
+        found = importlib.util.find_spec(EXAMPLE_PLUGINS) is not None
+    except ModuleNotFoundError:
+        found = False  # not a checkout: the examples are not installed
+    if not found:
+        return settings
+    return settings.model_copy(update={"plugins": [EXAMPLE_PLUGINS]})
+
+
 def _banner(settings: Settings, key: str) -> str:
     api = f"http://{settings.api_host}:{settings.api_port}"
     return f"""
@@ -53,6 +71,7 @@ OpenRuns is running.
   Temporal      {settings.temporal_target}  (namespace {settings.namespace})
   SMTP gateway  {settings.smtp_host}:{settings.smtp_port}  (addresses @{settings.email_domain})
   Dev API key   {key}
+  Plugins       {", ".join(settings.plugins) or "none (OPENRUNS_PLUGINS)"}
 
 Try it:
   curl -s -H 'x-api-key: {key}' {api}/v2/health
@@ -90,10 +109,11 @@ def run_dev(settings: Settings) -> int:
         asyncio.run(wait_for_temporal(settings))
         key = asyncio.run(_prepare(settings))
         openruns = [str(Path(sys.executable).parent / "openruns")]
-        child_env = {"OPENRUNS_AUTO_SETUP": "false"}
-        for component in ("worker", "api"):
+        child_env = {"OPENRUNS_AUTO_SETUP": "false", PLUGINS_ENV: ",".join(settings.plugins)}
+        for component in ("worker", "api", "smtp"):
             stack.spawn(component, [*openruns, component], child_env)
         wait_for_port(settings.api_port, timeout=60, host=settings.api_host)
+        wait_for_port(settings.smtp_port, timeout=60, host=settings.smtp_host)
         typer.echo(_banner(settings, key), err=False)
         while not stopping:
             exited = stack.first_exited()

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 
 import typer
 
+from openruns.cli import schedules
 from openruns.cli.runs import runs_app, test_app
 from openruns.settings import Settings
 
 app = typer.Typer(help="OpenRuns: runs of business automations on Temporal.", no_args_is_help=True)
 apikey = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(apikey, name="apikey")
+app.add_typer(schedules.app, name="schedule")
 app.add_typer(runs_app, name="runs")
 app.add_typer(test_app, name="test")
 
@@ -26,12 +29,25 @@ def _settings() -> Settings:
     return settings
 
 
+def _load_plugins(settings: Settings) -> None:
+    """Stop with a clear message (exit code 2) when a plugin cannot be loaded."""
+    from openruns.plugins import PluginError, load_plugins
+
+    try:
+        load_plugins(settings.plugins)
+    except PluginError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def dev() -> None:
     """Start the whole stack on this machine: Temporal + UI, worker, API, SMTP gateway."""
-    from openruns.cli.dev import run_dev
+    from openruns.cli.dev import run_dev, with_example_plugins
 
-    sys.exit(run_dev(_settings()))
+    settings = with_example_plugins(_settings())
+    _load_plugins(settings)
+    sys.exit(run_dev(settings))
 
 
 @app.command()
@@ -39,7 +55,9 @@ def worker() -> None:
     """Run a worker on the task queue."""
     from worker import run_worker
 
-    asyncio.run(run_worker(_settings()))
+    settings = _settings()
+    _load_plugins(settings)
+    asyncio.run(run_worker(settings))
 
 
 @app.command()
@@ -50,6 +68,7 @@ def api() -> None:
     from api import create_app
 
     settings = _settings()
+    _load_plugins(settings)
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,
@@ -57,6 +76,14 @@ def api() -> None:
         log_level=settings.log_level.lower(),
         access_log=False,
     )
+
+
+@app.command()
+def smtp() -> None:
+    """Serve the SMTP gateway: mail to a process's address starts a run."""
+    from email_gateway.server import run_gateway
+
+    asyncio.run(run_gateway(_settings()))
 
 
 @app.command()
@@ -76,6 +103,30 @@ def setup() -> None:
 
     asyncio.run(go())
     typer.echo("ready")
+
+
+@app.command()
+def healthcheck(
+    component: str = typer.Argument(..., help="What to check on this host: api, worker or smtp."),
+) -> None:
+    """Exit 0 when COMPONENT on this host is healthy, 1 otherwise (container health checks)."""
+    from openruns.healthcheck import Component, Unhealthy, check
+
+    try:
+        target = Component(component)
+    except ValueError:
+        raise typer.BadParameter("one of: api, worker, smtp", param_hint="COMPONENT") from None
+    code = 0
+    try:
+        typer.echo(check(_settings(), target))
+    except Unhealthy as exc:
+        typer.echo(f"unhealthy: {exc}", err=True)
+        code = 1
+    # Skip interpreter finalization: the Temporal SDK's runtime threads can abort it
+    # ("PyGILState_Release"), which would turn a clean verdict into exit code 134.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @apikey.command("create")

@@ -12,9 +12,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from openruns.definition.io_steps import EmailArgs, FileArgs
 from openruns.definition.model import RetrySpec
+from openruns.states import Stage
 
 StepKind = Literal["inline", "fail", "timer", "activity", "child"]
+# How deep ``process`` steps may nest at run time: literal cycles are refused when a
+# definition is saved, templated ``process_id``s are stopped here.
+MAX_CALL_DEPTH = 10
 
 
 class SetArgs(BaseModel):
@@ -66,6 +71,18 @@ class FailArgs(BaseModel):
     message: str = "the process failed"
 
 
+class ProcessArgs(BaseModel):
+    """``process``: run another process as a child run; its outputs are the step's output."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    process_id: str = Field(min_length=1, max_length=64, description="The process to run.")
+    stage: Stage = Field(Stage.PUBLISHED, description="Which revision of it to run.")
+    inputs: dict[str, Any] = Field(
+        default_factory=dict, description="The child run's inputs, validated like any run's."
+    )
+
+
 @dataclass(frozen=True)
 class StepType:
     """How one ``uses`` value is validated and executed."""
@@ -94,6 +111,29 @@ BUILTIN_STEP_TYPES: tuple[StepType, ...] = (
     ),
     StepType("sleep", "Wait `seconds` on a durable timer.", SleepArgs, "timer"),
     StepType("fail", "Fail the run with `message`.", FailArgs, "fail"),
+    StepType(
+        "file",
+        "Read a stored file (`file_id`): CSV → rows, JSON → value, text → string.",
+        FileArgs,
+        "activity",
+        activity="openruns.file",
+        default_timeout=60.0,
+    ),
+    StepType(
+        "email",
+        "Send mail through the configured SMTP relay: `to`, `subject`, `text`, `html`.",
+        EmailArgs,
+        "activity",
+        activity="openruns.email",
+        default_timeout=60.0,
+    ),
+    StepType(
+        "process",
+        "Run another process as a child run (`process_id`, `stage`, `inputs`); its outputs are "
+        "the step's output, its failure fails the step.",
+        ProcessArgs,
+        "child",
+    ),
 )
 
 _REGISTRY: dict[str, StepType] = {t.name: t for t in BUILTIN_STEP_TYPES}

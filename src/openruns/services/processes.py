@@ -6,13 +6,18 @@ from datetime import datetime
 from functools import lru_cache
 
 import orjson
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
 
 from openruns.definition import Definition, parse_definition
-from openruns.errors import Conflict
+from openruns.errors import Conflict, NotFound
 from openruns.models import DraftSave, Process, ProcessCreate
 from openruns.pagination import decode_token, encode_token
+from openruns.services.calls import check_calls
+from openruns.settings import Settings
 from openruns.states import Stage
+from openruns.store import email as email_repo
 from openruns.store import processes as repo
 from openruns.store.tables import ProcessRow, RevisionRow
 
@@ -43,16 +48,25 @@ def load_definition(revision: RevisionRow) -> Definition:
     return _cached_definition(revision.process_id, revision.revision, raw)
 
 
-async def create(session: AsyncSession, body: ProcessCreate) -> Process:
-    definition = parse_definition(body.definition).dump()
+async def _email_address(session: AsyncSession, process_id: str) -> str | None:
+    return (await email_repo.active_addresses(session, [process_id])).get(process_id)
+
+
+async def create(session: AsyncSession, body: ProcessCreate, *, email_domain: str) -> Process:
+    """A new process with its draft revision 1 and its email address on ``email_domain``."""
+    parsed = parse_definition(body.definition)
+    await check_calls(session, None, parsed)
+    definition = parsed.dump()
     process, revision = await repo.create_process(session, body.name, body.description, definition)
+    _, address = await email_repo.create_trigger(session, process.id, process.name, email_domain)
     await session.commit()
-    return to_model(process, revision)
+    return to_model(process, revision, address.address)
 
 
 async def get(session: AsyncSession, process_id: str) -> Process:
     process = await repo.get_process(session, process_id)
-    return to_model(process, await repo.get_revision(session, process_id, process.draft_revision))
+    draft = await repo.get_revision(session, process_id, process.draft_revision)
+    return to_model(process, draft, await _email_address(session, process_id))
 
 
 async def list_page(
@@ -64,7 +78,11 @@ async def list_page(
         after = (datetime.fromisoformat(state["c"]), state["i"])
     rows = await repo.list_processes(session, limit + 1, after)
     page = rows[:limit]
-    items = [to_model(p, await repo.get_revision(session, p.id, p.draft_revision)) for p in page]
+    addresses = await email_repo.active_addresses(session, [p.id for p in page])
+    items = [
+        to_model(p, await repo.get_revision(session, p.id, p.draft_revision), addresses.get(p.id))
+        for p in page
+    ]
     next_token = None
     if len(rows) > limit:
         last = page[-1]
@@ -73,22 +91,76 @@ async def list_page(
 
 
 async def save_draft(session: AsyncSession, process_id: str, body: DraftSave) -> Process:
-    definition = parse_definition(body.definition).dump()
+    parsed = parse_definition(body.definition)
+    await check_calls(session, process_id, parsed)
+    definition = parsed.dump()
     process, revision = await repo.save_draft(session, process_id, definition, body.base_revision)
+    address = await _email_address(session, process_id)
     await session.commit()
-    return to_model(process, revision)
+    return to_model(process, revision, address)
 
 
-async def publish(session: AsyncSession, process_id: str) -> Process:
+async def publish(
+    session: AsyncSession,
+    process_id: str,
+    client: Client | None = None,
+    settings: Settings | None = None,
+) -> Process:
+    """Publish the draft revision; with a Temporal client, also refresh the process's schedules
+    (their runs' execution timeout is fixed in the schedule, so it follows the new revision)."""
     process = await repo.publish(session, process_id)
     draft = await repo.get_revision(session, process_id, process.draft_revision)
+    address = await _email_address(session, process_id)
     await session.commit()
-    return to_model(process, draft)
+    if client is not None and settings is not None:
+        from openruns.services import schedules
+
+        await schedules.on_publish(client, session, settings, process_id)
+    return to_model(process, draft, address)
 
 
-async def delete(session: AsyncSession, process_id: str) -> None:
+async def delete(session: AsyncSession, process_id: str, client: Client | None = None) -> None:
+    """Delete the process and its email addresses; with a Temporal client, its schedules first
+    (so none fires on)."""
+    await repo.get_process(session, process_id)
+    if client is not None:
+        from openruns.services import schedules
+
+        await session.commit()
+        await schedules.on_delete(client, process_id)
+    await email_repo.delete_for_process(session, process_id)
     await repo.delete_process(session, process_id)
     await session.commit()
+
+
+async def process_and_revision(
+    session: AsyncSession, process_id: str, stage: Stage
+) -> tuple[ProcessRow, RevisionRow]:
+    """The process and the revision a run of ``stage`` executes now, in one query."""
+    number = ProcessRow.draft_revision if stage == Stage.DRAFT else ProcessRow.published_revision
+    row = (
+        await session.execute(
+            select(ProcessRow, RevisionRow)
+            .outerjoin(
+                RevisionRow,
+                and_(RevisionRow.process_id == ProcessRow.id, RevisionRow.revision == number),
+            )
+            .where(ProcessRow.id == process_id)
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"process {process_id!r} not found")
+    process, revision = row
+    if revision is None:
+        raise _no_published(process_id)
+    return process, revision
+
+
+def _no_published(process_id: str) -> Conflict:
+    return Conflict(
+        f"process {process_id!r} has no published revision; publish it or run the Draft",
+        [{"path": "stage", "message": "no published revision"}],
+    )
 
 
 async def revision_for_stage(session: AsyncSession, process_id: str, stage: Stage) -> RevisionRow:
@@ -97,10 +169,7 @@ async def revision_for_stage(session: AsyncSession, process_id: str, stage: Stag
     if stage == Stage.DRAFT:
         number = process.draft_revision
     elif process.published_revision is None:
-        raise Conflict(
-            f"process {process_id!r} has no published revision; publish it or run the Draft",
-            [{"path": "stage", "message": "no published revision"}],
-        )
+        raise _no_published(process_id)
     else:
         number = process.published_revision
     return await repo.get_revision(session, process_id, number)

@@ -47,11 +47,11 @@ from openruns.models import (
     StepState,
 )
 from openruns.pagination import decode_token, encode_token
-from openruns.services.processes import load_definition, revision_for_stage
+from openruns.services.files import check_file_ids
+from openruns.services.processes import load_definition, process_and_revision
 from openruns.settings import Settings
 from openruns.states import RunState, Stage, Trigger, run_state, visibility_filter
 from openruns.store import idempotency
-from openruns.store import processes as process_repo
 
 T = TypeVar("T")
 WORKFLOW_TYPE = "ProcessRunWorkflow"
@@ -124,12 +124,12 @@ def _fingerprint(request: StartRequest) -> str:
 
 async def prepare(session: AsyncSession, request: StartRequest) -> ProcessRunInput:
     """Resolve the process revision for the stage and validate the inputs (422 on bad input)."""
-    process = await process_repo.get_process(session, request.process_id)
-    revision = await revision_for_stage(session, request.process_id, request.stage)
+    process, revision = await process_and_revision(session, request.process_id, request.stage)
     definition = load_definition(revision)
     inputs = resolve_inputs(
         definition, request.inputs, allow_email=request.trigger == Trigger.EMAIL
     )
+    await check_file_ids(session, request.file_ids)
     now = datetime.now(UTC)
     return ProcessRunInput(
         process_id=process.id,
@@ -152,7 +152,6 @@ def start_options(run_input: ProcessRunInput) -> dict[str, Any]:
         SearchAttributePair(attrs.PROCESS_STAGE, run_input.stage.value),
         SearchAttributePair(attrs.RUN_TRIGGER, run_input.trigger.value),
         SearchAttributePair(attrs.RUN_STATE, RunState.PENDING.value),
-        SearchAttributePair(attrs.RUN_NAME, run_input.name[:200]),
         SearchAttributePair(
             attrs.RUN_SEARCH, _search_text(run_input.name, run_input.inputs, run_input.email)
         ),
@@ -201,9 +200,16 @@ async def launch(
 
 
 async def start_run(
-    client: Client, session: AsyncSession, settings: Settings, request: StartRequest
+    client: Client,
+    session: AsyncSession,
+    settings: Settings,
+    request: StartRequest,
+    wait: float = 0,
 ) -> Started:
-    """Validate, claim the idempotency key (if any), then start the run in Temporal."""
+    """Validate, claim the idempotency key (if any), then start the run in Temporal.
+
+    ``wait`` > 0 then waits (up to that many seconds) for the run to finish.
+    """
     run_input = await prepare(session, request)
     run_id = request.run_id or new_id("run")
     is_new_claim = True
@@ -216,9 +222,12 @@ async def start_run(
             _fingerprint(request),
         )
     # Commit before calling Temporal: a claim must outlive a failed start so a retry reuses it,
-    # and no database transaction stays open across the network call.
+    # and the connection goes back to the pool instead of idling through the start (and wait).
     await session.commit()
     await launch(client, settings, run_id, run_input)
+    if wait > 0:
+        run = await get_run(client, settings, run_id, wait=wait, run_input=run_input)
+        return Started(run, created=is_new_claim)
     if not is_new_claim or request.run_id:
         return Started(await get_run(client, settings, run_id), created=is_new_claim)
     now = datetime.now(UTC)
@@ -250,14 +259,16 @@ def _from_execution(execution: WorkflowExecution, memo: dict[str, Any], settings
     email = memo.get("email")
     return Run(
         id=execution.id,
-        name=memo.get("name") or sa.get(attrs.RUN_NAME),
+        name=memo.get("name"),
         process_id=sa.get(attrs.PROCESS_ID),
         stage=sa.get(attrs.PROCESS_STAGE),
         revision=sa.get(attrs.PROCESS_REVISION),
         state=state,
         trigger=sa.get(attrs.RUN_TRIGGER),
         created_at=execution.start_time,
-        started_at=sa.get(attrs.RUN_STARTED_AT),
+        # A run that finished within its first workflow task never upserted its start.
+        started_at=sa.get(attrs.RUN_STARTED_AT)
+        or (execution.close_time if state.is_final else None),
         ended_at=execution.close_time,
         rerun_of=sa.get(attrs.RERUN_OF),
         schedule_id=sa.get(attrs.SCHEDULE_ID),
@@ -308,6 +319,10 @@ async def _describe(client: Client, run_id: str) -> WorkflowExecutionDescription
     return description
 
 
+async def _given(value: T) -> T:
+    return value
+
+
 async def _run_rpc(run_id: str, call: Awaitable[T]) -> T:
     """Await a Temporal call about one run; "no such workflow" becomes a 404."""
     try:
@@ -349,27 +364,43 @@ def _final_timeline(steps: list[StepRecord], state: RunState, ended: datetime | 
             step.state, step.ended_at = closing, step.ended_at or ended
 
 
-async def get_run(client: Client, settings: Settings, run_id: str, wait: float = 0) -> Run:
+async def _started_input(client: Client, run_id: str) -> ProcessRunInput | None:
+    """The ``ProcessRunInput`` a run was started with (its first history event)."""
+    first = await _history_event(client, run_id, close=False)
+    payloads = first.workflow_execution_started_event_attributes.input.payloads if first else None
+    if not payloads:
+        return None
+    [run_input] = await client.data_converter.decode(payloads, [ProcessRunInput])
+    return run_input
+
+
+async def get_run(
+    client: Client,
+    settings: Settings,
+    run_id: str,
+    wait: float = 0,
+    run_input: ProcessRunInput | None = None,
+) -> Run:
     """One run with inputs, outputs, error and step timeline.
 
-    ``wait`` > 0 long-polls (up to that many seconds) until the run has finished.
+    ``wait`` > 0 long-polls (up to that many seconds) until the run has finished;
+    ``run_input``, when the caller has it, saves reading the run's first event.
     """
     close = None
     if wait > 0:
         close = await _run_rpc(run_id, _history_event(client, run_id, close=True, wait=wait))
-    description, first = await asyncio.gather(
+    description, started_input = await asyncio.gather(
         _run_rpc(run_id, _describe(client, run_id)),
-        _run_rpc(run_id, _history_event(client, run_id, close=False)),
+        _run_rpc(run_id, _started_input(client, run_id))
+        if run_input is None
+        else _given(run_input),
     )
     memo = dict(await description.memo())
     run = _from_execution(description, memo, settings)
-    if first is not None:
-        payloads = first.workflow_execution_started_event_attributes.input.payloads
-        if payloads:
-            [run_input] = await client.data_converter.decode(payloads, [ProcessRunInput])
-            run.inputs = run_input.inputs
-            run.file_ids = run_input.file_ids
-            run.revision = run.revision or run_input.revision
+    if started_input is not None:
+        run.inputs = started_input.inputs
+        run.file_ids = started_input.file_ids
+        run.revision = run.revision or started_input.revision
     steps = [StepRecord.model_validate(s) for s in memo.get(STEPS_MEMO) or []]
     if run.state.is_final:
         if close is None:
@@ -416,6 +447,7 @@ class RunFilters:
     state: RunState | None = None
     trigger: Trigger | None = None
     q: str | None = None
+    schedule_id: str | None = None
 
 
 def _literal(name: str, value: str) -> str:
@@ -437,10 +469,21 @@ def build_query(filters: RunFilters) -> str:
         clauses.append(f"RunTrigger != '{Trigger.TEST.value}'")
     if filters.state:
         clauses.append(f"({visibility_filter(filters.state)})")
+    if filters.schedule_id:
+        clauses.append(f"OpenRunsScheduleId = {_literal('schedule_id', filters.schedule_id)}")
     words = [w for w in _WORD.findall(filters.q or "") if any(c.isalnum() for c in w)]
     for word in words[:10]:  # each word must occur (see the README's "Search" section)
         clauses.append(f"RunSearch = '{word.replace(chr(39), '')}'")
     return " AND ".join(clauses)
+
+
+LIST_MEMO_KEYS = ("name", "email")
+
+
+async def _list_memo(execution: WorkflowExecution) -> dict[str, Any]:
+    """The memo fields a list item shows; the step timeline is left undecoded."""
+    fields = execution.raw_info.memo.fields
+    return {key: await execution.memo_value(key) for key in LIST_MEMO_KEYS if key in fields}
 
 
 async def list_runs(
@@ -461,8 +504,8 @@ async def list_runs(
     iterator = client.list_workflows(query, page_size=limit, next_page_token=temporal_token)
     await iterator.fetch_next_page()
     executions = list(iterator.current_page or [])
-    memos = await asyncio.gather(*(e.memo() for e in executions))
-    items = [_from_execution(e, dict(m), settings) for e, m in zip(executions, memos, strict=True)]
+    memos = await asyncio.gather(*(_list_memo(e) for e in executions))
+    items = [_from_execution(e, m, settings) for e, m in zip(executions, memos, strict=True)]
     next_token = None
     if iterator.next_page_token:
         next_token = encode_token({"t": iterator.next_page_token.hex(), "q": query_hash})

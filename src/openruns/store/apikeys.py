@@ -7,6 +7,7 @@ import hmac
 import secrets
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openruns.errors import NotFound
@@ -31,8 +32,13 @@ async def create_key(
     if existing is not None:
         return existing, plain
     row = ApiKeyRow(id=new_id("key"), name=name, prefix=plain[:8], key_hash=digest)
-    session.add(row)
-    await session.flush()
+    try:
+        async with session.begin_nested():  # replicas may create the same configured key at once
+            session.add(row)
+    except IntegrityError:
+        row = (
+            await session.execute(select(ApiKeyRow).where(ApiKeyRow.key_hash == digest))
+        ).scalar_one()
     return row, plain
 
 

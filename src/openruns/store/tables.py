@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -97,6 +98,47 @@ class IdempotencyKeyRow(Base):
     run_id: Mapped[str] = mapped_column(String(128))
     fingerprint: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FileRow(Base):
+    """A stored file; its bytes live content-addressed under ``<data_dir>/files``."""
+
+    __tablename__ = "files"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EmailTriggerRow(Base):
+    """Who may start runs of a process by email, and which stage those runs use."""
+
+    __tablename__ = "email_triggers"
+
+    process_id: Mapped[str] = mapped_column(
+        ForeignKey("processes.id", ondelete="CASCADE"), primary_key=True
+    )
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    permission: Mapped[str] = mapped_column(String(16), default="anyone")
+    allowed_senders: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    stage: Mapped[str] = mapped_column(String(16), default="Published")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class EmailAddressRow(Base):
+    """A process's email address; rotated-away addresses stay, retired, so they answer 550."""
+
+    __tablename__ = "email_addresses"
+
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)  # lower case
+    process_id: Mapped[str] = mapped_column(
+        ForeignKey("processes.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retired_at: Mapped[datetime | None]
 
 
 class RunArchiveRow(Base):

@@ -1,0 +1,91 @@
+"""Files: upload (multipart), metadata, download."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import FileResponse
+from starlette.datastructures import UploadFile
+
+from api.deps import ApiKeyDep, SessionDep, SettingsDep
+from openruns.errors import InvalidInput, PayloadTooLarge
+from openruns.models import StoredFile
+from openruns.services import files as service
+from openruns.store.blobs import BlobStore
+
+router = APIRouter(tags=["files"])
+
+MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file itself
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("/files", status_code=status.HTTP_201_CREATED, openapi_extra=UPLOAD_BODY)
+async def upload_file(
+    request: Request, session: SessionDep, settings: SettingsDep, _: ApiKeyDep
+) -> StoredFile:
+    """Store the multipart field ``file``; identical bytes are stored once on disk."""
+    # The body is parsed here, after authentication, and refused early when it says it is
+    # too large; chunked uploads are cut off while streaming into the store.
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.max_file_bytes + MULTIPART_OVERHEAD:
+        raise PayloadTooLarge(
+            f"the file is larger than the limit of {settings.max_file_bytes} bytes "
+            "(OPENRUNS_MAX_FILE_BYTES)",
+            [{"path": "file", "message": f"larger than {settings.max_file_bytes} bytes"}],
+        )
+    try:
+        form = await request.form(max_files=1, max_fields=10)
+    except (AssertionError, ValueError) as exc:  # not multipart, or a broken body
+        raise InvalidInput(
+            "expected a multipart/form-data body with a file field 'file'",
+            [{"path": "file", "message": str(exc) or "not a multipart body"}],
+        ) from None
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InvalidInput(
+                "expected a multipart/form-data body with a file field 'file'",
+                [{"path": "file", "message": "field required (a file)"}],
+            )
+        return await service.upload(
+            session,
+            BlobStore.from_settings(settings),
+            upload.read,
+            upload.filename,
+            upload.content_type,
+            settings.max_file_bytes,
+        )
+    finally:
+        await form.close()
+
+
+@router.get("/files/{file_id}")
+async def get_file(file_id: str, session: SessionDep, _: ApiKeyDep) -> StoredFile:
+    """A file's metadata: name, content type, size, SHA-256."""
+    return await service.get(session, file_id)
+
+
+@router.get("/files/{file_id}/content", response_class=FileResponse)
+async def download_file(
+    file_id: str, session: SessionDep, settings: SettingsDep, _: ApiKeyDep
+) -> FileResponse:
+    """The file's bytes, with its content type and name."""
+    stored = await service.get(session, file_id)
+    return FileResponse(
+        BlobStore.from_settings(settings).path(stored.sha256),
+        media_type=stored.content_type,
+        filename=stored.filename,
+        content_disposition_type="attachment",
+    )

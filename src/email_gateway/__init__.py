@@ -1,0 +1,1 @@
+"""The SMTP gateway (aiosmtpd): turns inbound mail into runs and never loses a message."""

@@ -1,0 +1,237 @@
+"""The aiosmtpd handler: RCPT rejects early, DATA parses, stores attachments, starts the runs.
+
+Deduplication: the run id is ``stable_id("run", process_id, key)`` where ``key`` is the
+Message-ID, or ``sha256:<hash of the raw message>`` for a message without one. Temporal's
+workflow-id policies make a second start of that id a no-op, so a redelivery, or the same
+message reaching two gateways, starts one run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from email_gateway import replies
+from email_gateway.dkim_check import DnsFunc, aligned_signature
+from email_gateway.message import ParsedEmail, parse_message
+from openruns.errors import OpenRunsError
+from openruns.ids import stable_id
+from openruns.models import EmailInfo, EmailPermission
+from openruns.services.email_triggers import sender_permitted
+from openruns.services.runs import StartRequest, launch, prepare
+from openruns.settings import Settings
+from openruns.states import Stage, Trigger
+from openruns.store import Database
+from openruns.store import files as file_repo
+from openruns.store.blobs import BlobStore
+from openruns.store.tables import EmailAddressRow, EmailTriggerRow, ProcessRow
+from openruns.temporal import is_unavailable
+
+log = logging.getLogger(__name__)
+
+MAX_RECIPIENTS = 50
+MAX_ATTACHMENTS = 200
+
+
+def _targets(envelope: Any) -> dict[str, Target]:
+    """The targets RCPT accepted for this envelope, by address."""
+    if not hasattr(envelope, "openruns_targets"):
+        envelope.openruns_targets = {}
+    targets: dict[str, Target] = envelope.openruns_targets
+    return targets
+
+
+@dataclass(frozen=True)
+class Target:
+    """A process that a recipient address starts runs of."""
+
+    process_id: str
+    stage: Stage
+    check_from: bool  # members/restricted: the From header must match the envelope sender
+
+
+class GatewayHandler:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        client: Client,
+        blobs: BlobStore,
+        dkim_dnsfunc: DnsFunc | None = None,
+    ) -> None:
+        self.settings, self.database, self.client, self.blobs = settings, database, client, blobs
+        self.dkim_dnsfunc = dkim_dnsfunc
+
+    async def _target(
+        self, session: AsyncSession, address: str, sender: str | None
+    ) -> Target | str:
+        """The ``Target`` of ``address``, or the reply refusing it (one query)."""
+        found = (
+            await session.execute(
+                select(EmailTriggerRow, ProcessRow)
+                .join(EmailAddressRow, EmailAddressRow.process_id == EmailTriggerRow.process_id)
+                .join(ProcessRow, ProcessRow.id == EmailTriggerRow.process_id)
+                .where(
+                    EmailAddressRow.address == address.lower(),
+                    EmailAddressRow.retired_at.is_(None),
+                )
+            )
+        ).one_or_none()
+        if found is None or not found[0].enabled:
+            return replies.UNKNOWN_RECIPIENT
+        trigger, process = found
+        if not sender_permitted(trigger, sender, self.settings.email_member_domains):
+            return replies.SENDER_NOT_PERMITTED
+        stage = Stage(trigger.stage)
+        if stage == Stage.PUBLISHED and process.published_revision is None:
+            return replies.NOT_PUBLISHED
+        return Target(process.id, stage, trigger.permission != EmailPermission.ANYONE)
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            return replies.TOO_MANY_RECIPIENTS
+        try:
+            async with self.database.sessions() as db:
+                target = await self._target(db, address, envelope.mail_from)
+        except Exception as exc:
+            return self._failure(exc)
+        if isinstance(target, str):
+            return target
+        envelope.rcpt_tos.append(address)
+        # DATA starts the runs RCPT accepted: the address and its settings are checked here, once.
+        _targets(envelope)[address] = target
+        return replies.RECIPIENT_OK
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        raw = envelope.original_content or b""
+        if len(raw) > self.settings.email_max_bytes:
+            return replies.TOO_BIG
+        try:
+            parsed = await asyncio.to_thread(parse_message, raw)
+        except Exception:
+            log.warning("unparseable message from %r", envelope.mail_from, exc_info=True)
+            return replies.MALFORMED
+        try:
+            return await self._deliver(envelope.mail_from, _targets(envelope), raw, parsed)
+        except Exception as exc:
+            return self._failure(exc)
+
+    async def _deliver(
+        self, sender: str | None, accepted: dict[str, Target], raw: bytes, parsed: ParsedEmail
+    ) -> str:
+        targets = {target.process_id: target for target in accepted.values()}
+        if any(t.check_from for t in targets.values()):
+            if (sender or "").lower() not in parsed.from_addresses:
+                return replies.FROM_MISMATCH
+            if self.settings.email_verify_dkim and not await asyncio.to_thread(
+                aligned_signature, raw, (sender or "").rsplit("@", 1)[-1], self.dkim_dnsfunc
+            ):
+                return replies.NO_ALIGNED_DKIM
+        if len(parsed.attachments) > MAX_ATTACHMENTS:
+            return replies.TOO_MANY_ATTACHMENTS
+        key = parsed.message_id or f"sha256:{hashlib.sha256(raw).hexdigest()}"
+        attachments = await self._store_attachments(parsed, key)
+        requests = [
+            self._request(target, parsed, sender, key, attachments) for target in targets.values()
+        ]
+        async with self.database.sessions() as db:  # validate every run before starting any
+            run_inputs = [await prepare(db, request) for request in requests]
+        run_ids = [request.run_id or "" for request in requests]
+        for run_id, run_input in zip(run_ids, run_inputs, strict=True):
+            await launch(self.client, self.settings, run_id, run_input)
+        log.info("message %s from %r started %s", key, sender, run_ids)
+        runs = " ".join(run_ids)
+        return replies.ACCEPTED.format(runs=runs if len(runs) < 400 else f"{len(run_ids)} runs")
+
+    async def _store_attachments(self, parsed: ParsedEmail, key: str) -> list[dict[str, Any]]:
+        """Store every attachment (bytes, then metadata) before any run starts."""
+        stored: list[dict[str, Any]] = []
+        if not parsed.attachments:
+            return stored
+        async with self.database.sessions() as db:
+            for index, attachment in enumerate(parsed.attachments):
+                sha256, size = await asyncio.to_thread(self.blobs.put, attachment.data)
+                row = await file_repo.add_file(
+                    db,
+                    sha256=sha256,
+                    size=size,
+                    filename=attachment.filename,
+                    content_type=attachment.content_type,
+                    file_id=stable_id("file", key, str(index), sha256),
+                )
+                stored.append(
+                    {
+                        "file_id": row.id,
+                        "filename": row.filename,
+                        "content_type": row.content_type,
+                        "size": row.size,
+                    }
+                )
+            await db.commit()
+        return stored
+
+    def _request(
+        self,
+        target: Target,
+        parsed: ParsedEmail,
+        sender: str | None,
+        key: str,
+        attachments: list[dict[str, Any]],
+    ) -> StartRequest:
+        email: dict[str, Any] = {
+            "subject": parsed.subject,
+            "sender": parsed.sender or sender or None,
+            "to": parsed.to,
+            "cc": parsed.cc,
+            "date": parsed.date,
+            "message_id": parsed.message_id,
+            "text": parsed.text,
+            "html": parsed.html,
+            "attachments": attachments,
+        }
+        if parsed.truncated:
+            email["truncated"] = True
+        return StartRequest(
+            process_id=target.process_id,
+            stage=target.stage,
+            trigger=Trigger.EMAIL,
+            inputs={"email": email},
+            name=parsed.subject[:200] or None,
+            file_ids=[a["file_id"] for a in attachments],
+            email=EmailInfo(
+                sender=email["sender"], subject=parsed.subject, message_id=parsed.message_id
+            ),
+            run_id=stable_id("run", target.process_id, key),
+        )
+
+    @staticmethod
+    def _failure(exc: Exception) -> str:
+        """The reply for an error: 451 when it may pass, 5xx when it never will."""
+        if isinstance(exc, OpenRunsError):
+            if exc.status_code == 503:
+                return replies.UNAVAILABLE
+            detail = "; ".join(f"{d.get('path')}: {d.get('message')}" for d in exc.details[:3])
+            reason = f"{exc.message} ({detail})" if detail else exc.message
+            return replies.CANNOT_START.format(reason=replies.one_line(reason))
+        if isinstance(exc, RPCError) and exc.status == RPCStatusCode.INVALID_ARGUMENT:
+            log.warning("Temporal refused the start: %s", exc)
+            return replies.CANNOT_START.format(reason=replies.one_line(str(exc)))
+        if is_unavailable(exc) or isinstance(
+            exc, OperationalError | InterfaceError | PoolTimeout | OSError
+        ):
+            log.warning("cannot start runs now (%s): answering 451", exc)
+        else:  # a bug: keep the message in the sender's queue and say so in the log
+            log.exception("unexpected error handling a message", exc_info=exc)
+        return replies.UNAVAILABLE

@@ -1,0 +1,105 @@
+"""The schedule resource and its create/patch bodies (SPEC §7)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from openruns.schedules.cron import check_cron, check_timezone
+from openruns.states import RunState
+
+
+class Overlap(StrEnum):
+    """What happens when a fire comes while the previous scheduled run is still going."""
+
+    SKIP = "skip"
+    BUFFER_ONE = "buffer_one"
+    ALLOW_ALL = "allow_all"
+
+
+class _ScheduleFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cron: str | None = Field(
+        None, max_length=200, description="A 5-field cron expression, e.g. `0 9 * * 1-5`."
+    )
+    interval_seconds: int | None = Field(None, ge=1, description="Fire every N seconds.")
+    note: str | None = Field(None, max_length=1000)
+    inputs: dict[str, Any] | list[Any] | None = Field(
+        None, description="Inputs of every scheduled run: an object or `[{name, value}]`."
+    )
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        return None if value is None else check_cron(value)
+
+
+class ScheduleCreate(_ScheduleFields):
+    """Give exactly one of ``cron`` and ``interval_seconds``."""
+
+    timezone: str = Field("UTC", max_length=64, description="IANA time zone of `cron`.")
+    overlap: Overlap = Overlap.SKIP
+    paused: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        return check_timezone(value)
+
+
+class SchedulePatch(_ScheduleFields):
+    """Only the fields given change. Setting ``cron`` replaces ``interval_seconds`` and back."""
+
+    timezone: str | None = Field(None, max_length=64)
+    overlap: Overlap | None = None
+    paused: bool | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
+
+
+class ScheduleTrigger(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    overlap: Overlap | None = Field(
+        None, description="Overrides the schedule's overlap policy for this one fire."
+    )
+
+
+class ScheduleRun(BaseModel):
+    """A run the schedule started, as ``recent_runs`` lists it."""
+
+    id: str
+    state: RunState
+    revision: int | None = None
+    created_at: datetime
+    ended_at: datetime | None = None
+
+
+class Schedule(BaseModel):
+    """A schedule as the API shows it; every field is read back from Temporal."""
+
+    id: str
+    process_id: str
+    cron: str | None = None
+    interval_seconds: int | None = None
+    timezone: str
+    inputs: dict[str, Any]
+    overlap: Overlap
+    paused: bool
+    note: str | None = None
+    next_run_times: list[datetime] = Field(
+        description="The next 5 fire times (UTC); empty while paused."
+    )
+    recent_runs: list[ScheduleRun] = Field(
+        description="The latest runs it started: unfinished first, then the newest ended."
+    )
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    temporal_ui_url: str

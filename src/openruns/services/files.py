@@ -1,0 +1,97 @@
+"""File use cases: upload (streamed, size-limited), read, and check references from runs."""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import PurePath
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from openruns.definition.validate import format_path
+from openruns.errors import InvalidInput, PayloadTooLarge
+from openruns.models import StoredFile
+from openruns.store import files as repo
+from openruns.store.blobs import BlobStore
+from openruns.store.tables import FileRow
+
+CHUNK = 1024 * 1024
+DEFAULT_TYPE = "application/octet-stream"
+
+
+def to_model(row: FileRow) -> StoredFile:
+    return StoredFile(
+        id=row.id,
+        filename=row.filename,
+        content_type=row.content_type,
+        size=row.size,
+        sha256=row.sha256,
+        created_at=row.created_at,
+    )
+
+
+def clean_filename(name: str | None) -> str:
+    """The last path component, without control characters; ``file`` when nothing is left."""
+    base = PurePath((name or "").replace("\\", "/")).name
+    base = "".join(ch for ch in base if ch.isprintable()).strip()
+    return base[:255] or "file"
+
+
+def content_type_for(filename: str, declared: str | None) -> str:
+    """The declared type unless it says nothing; else a guess from the extension."""
+    declared = (declared or "").split(";")[0].strip().lower()
+    if declared and declared != DEFAULT_TYPE:
+        return declared
+    return mimetypes.guess_type(filename)[0] or DEFAULT_TYPE
+
+
+async def upload(
+    session: AsyncSession,
+    blobs: BlobStore,
+    read: Callable[[int], Awaitable[bytes]],
+    filename: str | None,
+    content_type: str | None,
+    max_bytes: int,
+) -> StoredFile:
+    """Stream ``read`` into the blob store; over ``max_bytes`` → 413 and nothing is kept."""
+    writer = await asyncio.to_thread(blobs.writer)
+    try:
+        while chunk := await read(CHUNK):
+            if writer.size + len(chunk) > max_bytes:
+                raise PayloadTooLarge(
+                    f"the file is larger than the limit of {max_bytes} bytes "
+                    "(OPENRUNS_MAX_FILE_BYTES)",
+                    [{"path": "file", "message": f"larger than {max_bytes} bytes"}],
+                )
+            await asyncio.to_thread(writer.write, chunk)
+        sha256 = await asyncio.to_thread(writer.commit)
+    except BaseException:
+        await asyncio.to_thread(writer.abort)
+        raise
+    name = clean_filename(filename)
+    row = await repo.add_file(
+        session,
+        sha256=sha256,
+        size=writer.size,
+        filename=name,
+        content_type=content_type_for(name, content_type),
+    )
+    await session.commit()
+    return to_model(row)
+
+
+async def get(session: AsyncSession, file_id: str) -> StoredFile:
+    return to_model(await repo.get_file(session, file_id))
+
+
+async def check_file_ids(session: AsyncSession, file_ids: Sequence[str]) -> None:
+    """422 naming ``file_ids[i]`` for every id that is not a stored file."""
+    found = await repo.existing_ids(session, file_ids)
+    errors = [
+        {"path": format_path(("file_ids", index)), "message": f"no file with id {file_id!r}"}
+        for index, file_id in enumerate(file_ids)
+        if file_id not in found
+    ]
+    if errors:
+        raise InvalidInput("unknown file ids", errors)

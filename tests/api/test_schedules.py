@@ -1,0 +1,266 @@
+"""Schedules over the API against the real dev server: every schedule is a Temporal Schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from api import create_app
+from openruns.settings import Settings
+from tests.helpers import assert_eventually
+from tests.helpers.api import create_process, get_run
+from tests.helpers.schedules import (
+    create_schedule,
+    delete_schedules_on,
+    get_schedule,
+    patch_schedule,
+    scheduled_runs,
+)
+
+GREET = {
+    "inputs": {"who": {"type": "string", "required": True}},
+    "steps": [{"id": "greet", "uses": "set", "with": {"text": "hello {{ inputs.who }}"}}],
+    "outputs": {"greeting": "{{ steps.greet.text }}", "revision": "{{ run.revision }}"},
+}
+
+
+@pytest.fixture(autouse=True)
+async def _delete_schedules(client: Client, settings: Settings) -> AsyncIterator[None]:
+    yield
+    await delete_schedules_on(client, settings.task_queue)
+
+
+def succeeded(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in runs if r["state"] == "Succeeded"]
+
+
+async def test_interval_schedule_runs_the_published_revision(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    process = await create_process(api, GREET, publish=True)
+    schedule = await create_schedule(
+        api, process["id"], interval_seconds=2, inputs={"who": "sched"}, note="every 2 s"
+    )
+    assert schedule["id"].startswith("sched-")
+    assert schedule["process_id"] == process["id"]
+    assert (schedule["interval_seconds"], schedule["cron"]) == (2, None)
+    assert schedule["inputs"] == {"who": "sched"} and schedule["note"] == "every 2 s"
+    assert schedule["overlap"] == "skip" and schedule["paused"] is False
+    assert schedule["timezone"] == "UTC" and len(schedule["next_run_times"]) == 5
+
+    runs = await assert_eventually(
+        lambda: scheduled_runs(api, schedule["id"]),
+        lambda runs: len(succeeded(runs)) >= 2,
+        timeout=30,
+        message="two scheduled runs succeeded",
+    )
+    run = await get_run(api, succeeded(runs)[0]["id"])
+    assert run["trigger"] == "schedule" and run["schedule_id"] == schedule["id"]
+    assert run["stage"] == "Published" and run["revision"] == 1
+    assert run["inputs"] == {"who": "sched"}
+    assert run["outputs"] == {"greeting": "hello sched", "revision": 1}
+
+    listed = await api.get("/v2/runs", params={"trigger": "schedule", "process_id": process["id"]})
+    listed_run = next(r for r in listed.json()["items"] if r["id"] == run["id"])
+    assert listed_run["schedule_id"] == schedule["id"] and listed_run["trigger"] == "schedule"
+    read = await get_schedule(api, schedule["id"])
+    assert run["id"] in {r["id"] for r in read["recent_runs"]}
+
+
+async def test_pause_stops_runs_trigger_fires_while_paused_resume_restarts(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    process = await create_process(api, GREET, publish=True)
+    schedule = await create_schedule(api, process["id"], interval_seconds=2, inputs={"who": "p"})
+    sid = schedule["id"]
+    await assert_eventually(
+        lambda: scheduled_runs(api, sid), lambda runs: len(succeeded(runs)) >= 1, timeout=30
+    )
+
+    paused = await patch_schedule(api, sid, paused=True)
+    assert paused["paused"] is True and paused["next_run_times"] == []
+    assert paused["inputs"] == {"who": "p"}  # the rest of the schedule is untouched
+    before = await assert_eventually(
+        lambda: scheduled_runs(api, sid),
+        lambda runs: all(r["state"] == "Succeeded" for r in runs),
+        message="runs started before the pause finished",
+    )
+    # An observation window of two and a half intervals: nothing may start while paused.
+    await asyncio.sleep(5)
+    assert {r["id"] for r in await scheduled_runs(api, sid)} == {r["id"] for r in before}
+
+    response = await api.post(f"/v2/schedules/{sid}/trigger")
+    assert response.status_code == 202, response.text
+    assert response.json()["paused"] is True
+    after_trigger = await assert_eventually(
+        lambda: scheduled_runs(api, sid),
+        lambda runs: len(succeeded(runs)) == len(before) + 1,
+        timeout=10,
+        message="trigger-now started one run while paused",
+    )
+
+    resumed = await patch_schedule(api, sid, paused=False)
+    assert resumed["paused"] is False and len(resumed["next_run_times"]) == 5
+    await assert_eventually(
+        lambda: scheduled_runs(api, sid),
+        lambda runs: len(succeeded(runs)) > len(after_trigger),
+        timeout=30,
+        message="runs restarted after resume",
+    )
+
+    assert (await api.delete(f"/v2/schedules/{sid}")).status_code == 204
+    assert (await api.get(f"/v2/schedules/{sid}")).status_code == 404
+    assert (await api.delete(f"/v2/schedules/{sid}")).status_code == 404
+
+
+async def test_republishing_changes_the_revision_the_next_fire_runs(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    process = await create_process(api, GREET, publish=True)
+    sid = (await create_schedule(api, process["id"], interval_seconds=1, inputs={"who": "r"}))["id"]
+    await assert_eventually(
+        lambda: scheduled_runs(api, sid), lambda runs: len(succeeded(runs)) >= 1, timeout=30
+    )
+
+    v2 = {**GREET, "outputs": {"greeting": "bonjour {{ inputs.who }}", "revision": 2}}
+    saved = await api.put(f"/v2/processes/{process['id']}/draft", json={"definition": v2})
+    assert saved.status_code == 200, saved.text
+    published = await api.post(f"/v2/processes/{process['id']}/publish")
+    assert published.status_code == 200, published.text
+    published_at = datetime.fromisoformat(published.json()["updated_at"])
+
+    def started_after_publish(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [r for r in runs if datetime.fromisoformat(r["created_at"]) > published_at]
+
+    runs = await assert_eventually(
+        lambda: scheduled_runs(api, sid),
+        lambda runs: len(succeeded(started_after_publish(runs))) >= 1,
+        timeout=30,
+        message="a scheduled run started after the publish",
+    )
+    assert {r["revision"] for r in succeeded(started_after_publish(runs))} == {2}
+    later = await get_run(api, succeeded(started_after_publish(runs))[0]["id"])
+    assert later["outputs"] == {"greeting": "bonjour r", "revision": 2}
+    schedule = await get_schedule(api, sid)
+    assert schedule["inputs"] == {"who": "r"}  # the schedule itself was not edited
+
+
+def weekday_nines_in_berlin(after: datetime, count: int) -> list[datetime]:
+    """09:00 Europe/Berlin on Monday-Friday after ``after``, in UTC, worked out with zoneinfo."""
+    berlin = ZoneInfo("Europe/Berlin")
+    day = after.astimezone(berlin).date()
+    found: list[datetime] = []
+    while len(found) < count:
+        local = datetime.combine(day, time(9), tzinfo=berlin)
+        if local.weekday() < 5 and local > after:
+            found.append(local.astimezone(UTC))
+        day += timedelta(days=1)
+    return found
+
+
+async def test_next_run_times_follow_the_time_zone(api: httpx.AsyncClient) -> None:
+    process = await create_process(api, GREET, publish=True)
+    now = datetime.now(UTC)
+    schedule = await create_schedule(
+        api, process["id"], cron="0 9 * * 1-5", timezone="Europe/Berlin", inputs={"who": "tz"}
+    )
+    assert schedule["cron"] == "0 9 * * 1-5" and schedule["timezone"] == "Europe/Berlin"
+    got = [datetime.fromisoformat(t) for t in schedule["next_run_times"]]
+    expected = weekday_nines_in_berlin(now, 6)
+    assert got in (expected[:5], expected[1:])  # [1:] only if 09:00 passed during the request
+    assert all(t.utcoffset() == timedelta(0) for t in got)
+
+
+async def test_overlap_skip_never_runs_two_at_once(
+    api: httpx.AsyncClient, worker: object, client: Client
+) -> None:
+    slow = {"steps": [{"id": "nap", "uses": "sleep", "with": {"seconds": 2.5}}]}
+    process = await create_process(api, slow, publish=True)
+    sid = (await create_schedule(api, process["id"], interval_seconds=1, overlap="skip"))["id"]
+    await assert_eventually(
+        lambda: scheduled_runs(api, sid), lambda runs: len(succeeded(runs)) >= 2, timeout=40
+    )
+    await patch_schedule(api, sid, paused=True)
+    runs = sorted(await scheduled_runs(api, sid), key=lambda r: r["created_at"])
+    for earlier, later in itertools.pairwise(runs):
+        assert earlier["ended_at"] is not None, (earlier, later)
+        assert later["created_at"] >= earlier["ended_at"], (earlier, later)
+    # Temporal counted the fires it skipped because a run was still going.
+    info = (await client.get_schedule_handle(sid).describe()).info
+    assert info.num_actions_skipped_overlap >= 1
+
+
+async def test_schedules_live_in_temporal_and_survive_an_api_restart(
+    api: httpx.AsyncClient, settings: Settings, database: object
+) -> None:
+    process = await create_process(api, GREET, publish=True)
+    made = [
+        await create_schedule(
+            api, process["id"], cron="*/5 * * * *", inputs={"who": "a"}, paused=True
+        ),
+        await create_schedule(
+            api, process["id"], interval_seconds=3600, inputs={"who": "b"}, overlap="allow_all",
+            timezone="Asia/Kathmandu", note="hourly",
+        ),
+    ]  # fmt: skip
+    fresh = create_app(settings)
+    assert settings.api_key is not None
+    async with fresh.router.lifespan_context(fresh):
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=fresh),
+            base_url="http://restarted.test",
+            headers={"x-api-key": settings.api_key.get_secret_value()},
+        ) as restarted:
+            listed = await restarted.get(f"/v2/processes/{process['id']}/schedules")
+            assert listed.status_code == 200, listed.text
+            paged: list[str] = []
+            token = None
+            for _ in range(4):  # Temporal may end with an empty page
+                page = await restarted.get(
+                    f"/v2/processes/{process['id']}/schedules",
+                    params={"limit": 1, **({"continuation_token": token} if token else {})},
+                )
+                assert page.status_code == 200, page.text
+                paged += [s["id"] for s in page.json()["items"]]
+                token = page.json()["continuation_token"]
+                if token is None:
+                    break
+    fields = ("id", "cron", "interval_seconds", "timezone", "inputs", "overlap", "paused", "note")
+    assert sorted(({k: s[k] for k in fields} for s in listed.json()["items"]), key=str) == sorted(
+        ({k: s[k] for k in fields} for s in made), key=str
+    )
+    assert token is None
+    assert sorted(paged) == sorted(s["id"] for s in made)
+
+
+async def test_scheduled_runs_time_out_with_the_published_timeout(
+    api: httpx.AsyncClient, worker: object, client: Client
+) -> None:
+    patient = {"timeout": 600, "steps": [{"id": "nap", "uses": "sleep", "with": {"seconds": 30}}]}
+    process = await create_process(api, patient, publish=True)
+    sid = (await create_schedule(api, process["id"], interval_seconds=3600, paused=True))["id"]
+    action = (await client.get_schedule_handle(sid).describe()).schedule.action
+    assert getattr(action, "execution_timeout", None) == timedelta(seconds=600)
+
+    hasty = {**patient, "timeout": 1}
+    await api.put(f"/v2/processes/{process['id']}/draft", json={"definition": hasty})
+    assert (await api.post(f"/v2/processes/{process['id']}/publish")).status_code == 200
+    action = (await client.get_schedule_handle(sid).describe()).schedule.action
+    assert getattr(action, "execution_timeout", None) == timedelta(seconds=1)
+
+    fired = await api.post(f"/v2/schedules/{sid}/trigger", json={"overlap": "allow_all"})
+    assert fired.status_code == 202, fired.text
+    runs = await assert_eventually(
+        lambda: scheduled_runs(api, sid),
+        lambda runs: runs and runs[0]["state"] == "TimedOut",
+        timeout=20,
+    )
+    assert (await get_run(api, runs[0]["id"]))["error"]["type"] == "TimedOut"

@@ -1,0 +1,135 @@
+"""Temporal or the store down: the gateway answers 451 and starts nothing; once Temporal is
+back, the same message starts exactly one run."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
+
+from email_gateway.server import Gateway
+from openruns.devstack import temporal_binary, wait_for_port
+from openruns.ids import stable_id
+from openruns.models import EmailTriggerUpdate, ProcessCreate
+from openruns.search_attributes import register_search_attributes
+from openruns.services.email_triggers import get as get_trigger
+from openruns.services.email_triggers import update as update_trigger
+from openruns.services.processes import create as create_process
+from openruns.settings import Settings
+from openruns.states import Stage
+from openruns.store import Database
+from openruns.store.migrate import migrate
+from openruns.temporal import connect
+from tests.helpers import assert_eventually, free_port
+from tests.helpers.smtp import make_message, send
+
+
+class DevServer:
+    """A Temporal dev server of this test's own, on a fixed SQLite file: stop and start it."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.db = directory / "temporal.db"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [temporal_binary(), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
+             "--port", str(self.port), "--db-filename", str(self.db), "--log-level", "error"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_for_port(self.port, timeout=60)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+        self.process = None
+
+
+@pytest.fixture
+def dev_server(tmp_path: Path) -> Iterator[DevServer]:
+    server = DevServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def _count(client: Client, process_id: str) -> int:
+    return (await client.count_workflows(f"ProcessId = '{process_id}'")).count
+
+
+async def test_temporal_down_is_451_then_the_same_message_starts_one_run(
+    tmp_path: Path, dev_server: DevServer
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path, temporal_address=f"127.0.0.1:{dev_server.port}", task_queue="tq-451"
+    )
+    database = Database.from_settings(settings)
+    await migrate(database)
+    checker = await Client.connect(settings.temporal_target, data_converter=pydantic_data_converter)
+    await register_search_attributes(checker, settings.namespace)
+    async with database.sessions() as session:
+        process = await create_process(
+            session,
+            ProcessCreate(
+                name="mailbox", definition={"outputs": {"s": "{{ inputs.email.subject }}"}}
+            ),
+            email_domain=settings.email_domain,
+        )
+    async with database.sessions() as session:
+        await update_trigger(
+            session, process.id, EmailTriggerUpdate(stage=Stage.DRAFT), settings.email_domain
+        )
+        address = (await get_trigger(session, process.id, settings.email_domain)).address
+    message = make_message("a@b.test", address, message_id=f"<{uuid.uuid4()}@b.test>")
+
+    client = await connect(settings, lazy=True)
+    try:
+        async with Gateway(settings, database, client, host="127.0.0.1", port=0) as gateway:
+            warm_up = make_message("a@b.test", address, subject="while Temporal is up")
+            assert (await send(gateway.port, "a@b.test", address, warm_up)).code == 250
+            dev_server.stop()  # the gateway's client is connected; now its server goes away
+            down = await send(gateway.port, "a@b.test", address, message)
+            assert down.code == 451 and down.text.startswith("4.3.0"), down
+
+            dev_server.start()
+            checker = await Client.connect(settings.temporal_target)
+            refused_id = stable_id("run", process.id, message["Message-ID"])
+            with pytest.raises(RPCError) as missing:
+                await checker.get_workflow_handle(refused_id).describe()
+            assert missing.value.status == RPCStatusCode.NOT_FOUND
+            await assert_eventually(lambda: _count(checker, process.id), lambda n: n == 1)
+
+            up = await send(gateway.port, "a@b.test", address, message)
+            assert up.code == 250, up
+            again = await send(gateway.port, "a@b.test", address, message)
+            assert again.code == 250 and again.text == up.text
+            assert up.text.split()[-1] == refused_id
+            await assert_eventually(lambda: _count(checker, process.id), lambda n: n >= 2)
+            assert await _count(checker, process.id) == 2
+    finally:
+        await database.dispose()
+
+
+async def test_store_down_is_451_at_rcpt(tmp_path: Path, client: Client) -> None:
+    # Nothing listens on this port: every database call fails to connect.
+    settings = Settings(
+        data_dir=tmp_path, database_url=f"postgresql://nobody@127.0.0.1:{free_port()}/openruns"
+    )
+    database = Database.from_settings(settings)
+    try:
+        async with Gateway(settings, database, client, host="127.0.0.1", port=0) as gateway:
+            to = f"anything-abc@{settings.email_domain}"
+            delivery = await send(gateway.port, "a@b.test", to, make_message("a@b.test", to))
+            assert delivery.code == 451 and delivery.text.startswith("4.3.0"), delivery
+    finally:
+        await database.dispose()
