@@ -7,6 +7,10 @@ import httpx
 from temporalio.client import Client
 
 from openruns import search_attributes as attrs
+from openruns.models import ProcessRunInput
+from openruns.services.runs import launch
+from openruns.settings import Settings
+from openruns.states import Stage, Trigger
 from tests.helpers import assert_eventually
 from tests.helpers.actions import act, list_ids
 from tests.helpers.api import create_process, get_run, start_run, wait_for_state
@@ -20,7 +24,7 @@ CHECK = {
     "outputs": {"amount": "{{ inputs.amount }}", "version": 1},
 }  # fmt: skip
 SLEEPY = {
-    "steps": [{"id": "nap", "uses": "sleep", "with": {"seconds": 3}}],
+    "steps": [{"id": "nap", "uses": "sleep", "with": {"seconds": 4}}],
     "outputs": {"rested": True},
 }
 
@@ -180,3 +184,25 @@ async def test_bad_requests_are_422(api: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 200
     assert {r["status"] for r in response.json()["results"]} == {404}
+
+
+async def test_rerun_of_a_scheduled_run_uses_the_revision_it_resolved(
+    api: httpx.AsyncClient, worker: object, client: Client, settings: Settings
+) -> None:
+    process = await create_process(api, CHECK, publish=True)
+    # What a Temporal Schedule starts: no definition, the published revision resolved at fire.
+    scheduled = ProcessRunInput(
+        process_id=process["id"], process_name=process["name"], stage=Stage.PUBLISHED,
+        inputs={"amount": 3}, trigger=Trigger.SCHEDULE, name="nightly", schedule_id="sch-1",
+    )  # fmt: skip
+    await launch(client, settings, "run-scheduled-" + process["id"], scheduled)
+    original = await wait_for_state(api, "run-scheduled-" + process["id"])
+    assert (original["state"], original["revision"]) == ("Succeeded", 1)
+    relaxed = {**CHECK, "outputs": {"amount": 0, "version": 2}}
+    await api.put(f"/v2/processes/{process['id']}/draft", json={"definition": relaxed})
+    await api.post(f"/v2/processes/{process['id']}/publish")
+
+    [result] = await act(api, "rerun", [original["id"]])
+    done = await wait_for_state(api, result["run"]["id"])
+    assert done["outputs"] == {"amount": 3, "version": 1} and done["revision"] == 1
+    assert (done["trigger"], done["schedule_id"], done["name"]) == ("manual", None, "nightly")

@@ -80,6 +80,10 @@ async def test_suite_passes_then_catches_a_changed_draft(
     tests = await list_ids(api, process_id=process["id"], trigger="test")
     assert failed["run_id"] in tests and len(tests) == 4  # two test runs of two cases
 
+    # A test run is a Temporal workflow but not a run: actions answer "not found" for it.
+    [not_a_run] = await act(api, "archive", [report["id"]])
+    assert not_a_run["status"] == 404 and not not_a_run["ok"]
+
     published = await _test_run(api, [process["id"]], "Published")
     assert published["totals"]["passed"] == 2 and published["stage"] == "Published"
 
@@ -102,7 +106,7 @@ async def test_compare_limits_the_checked_keys(api: httpx.AsyncClient, worker: o
 async def test_test_run_while_running_and_bad_requests(
     api: httpx.AsyncClient, worker: object
 ) -> None:
-    slow = {"steps": [{"id": "nap", "uses": "sleep", "with": {"seconds": 1}}], "outputs": {"ok": 1}}
+    slow = {"steps": [{"id": "nap", "uses": "sleep", "with": {"seconds": 2}}], "outputs": {"ok": 1}}
     process = await create_process(api, slow)
     run = await start_run(api, process["id"])
     await wait_for_state(api, run["id"])

@@ -76,7 +76,7 @@ async def list_runs(
 ) -> Page[Run]:
     """Runs in Temporal's visibility order: unfinished first, then the most recently ended.
 
-    ``archived=true`` lists archived runs, most recently archived first."""
+    Archived runs are left out unless ``archived=true`` (only them) or ``archived=all``."""
     filters = service.RunFilters(
         process_id=process_id,
         stage=stage,

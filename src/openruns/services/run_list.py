@@ -1,9 +1,12 @@
 """Run lists with the archive filter: correct, and bounded when most runs are archived.
 
+Every list is in visibility order: unfinished runs first, then the most recently closed.
 ``archived=all`` is the plain visibility listing. ``archived=true`` pages through the archive
-rows in the database (most recently archived first) and asks Temporal for each page's runs
-with one ``WorkflowId IN (...)`` query. ``archived=false`` (the default) must leave archived
-runs out *inside* the visibility query, or one page could scan the whole history:
+rows in the database (archived unfinished runs, then archived closed runs by close time) and
+asks Temporal for each page's runs with one ``WorkflowId IN (...)`` query, bounded by the
+page's close times so visibility seeks instead of scanning. ``archived=false`` (the default)
+must leave archived runs out *inside* the visibility query, or one page could scan the whole
+history:
 
 1. Unfinished runs: ``ExecutionStatus = 'Running' AND RunArchived IS NULL`` — a running run
    carries the ``RunArchived`` search attribute (set by a signal when it is archived).
@@ -13,8 +16,8 @@ runs out *inside* the visibility query, or one page could scan the whole history
    oldest of them> AND WorkflowId NOT IN (<them>)``. Every archived run in that range is
    excluded, so each visibility query skips up to ``WINDOW`` archived runs and a page costs at
    most ``MAX_QUERIES`` queries (after a long stretch of archived runs a page may come back
-   short, with a token to go on). Runs archived while running get their close time recorded
-   when a list first sees them closed.
+   short, with a token to go on). A run archived while running has its close time recorded
+   when a page first meets it closed (it is dropped from that page by the check below).
 
 Every page is also checked against the database, so a run archived a moment ago never shows.
 When nothing matching the filters is archived, the plain visibility query is used.
@@ -35,11 +38,12 @@ from openruns.models import Page, Run
 from openruns.pagination import decode_token, encode_token
 from openruns.run_actions import ArchivedFilter
 from openruns.services import runs
-from openruns.services.archive import SAFE_ID, quoted, with_flags
-from openruns.services.run_windows import MAX_QUERIES, Cursor, Windows
+from openruns.services.archive import SAFE_ID, one_page, quoted, with_flags
+from openruns.services.run_windows import MAX_QUERIES, MICROSECOND, Cursor, Windows, at
 from openruns.settings import Settings
 from openruns.store import Database
 from openruns.store import archives as repo
+from openruns.store.tables import RunArchiveRow
 
 Found = tuple[list[WorkflowExecution], dict[str, Any] | None]  # runs, next token state
 
@@ -118,30 +122,57 @@ async def _unarchived(windows: Windows, limit: int, state: dict[str, Any]) -> Fo
 
 
 async def _archived_only(windows: Windows, limit: int, state: dict[str, Any]) -> Found:
-    """Archived runs, most recently archived first: ids from the database, then one
-    ``WorkflowId IN (...)`` query for them (which also applies every other filter)."""
-    after = (state["a"], state["i"]) if state.get("a") else None
+    """Archived runs in the same order as every list (unfinished first, then the most recently
+    closed): a page of ids from the database, then one ``WorkflowId IN (...)`` query for them
+    (which applies every other filter) — bounded by the page's close times, so visibility
+    seeks to them instead of scanning."""
+    wanted = windows.filters.state
+    phase = state.get("p") or ("c" if wanted and wanted.is_final else "o")
     kept: list[WorkflowExecution] = []
+    await windows.record_closes()
+    if phase == "o":
+        after = (state["a"], state["i"]) if state.get("a") else None
+        async with windows.database.session() as session:
+            rows = await repo.archived_page(
+                session, windows.unfinished_scope, after, limit, closed=False
+            )
+        kept = await _fetch(windows, rows, "ExecutionStatus = 'Running'")
+        if len(rows) == limit:
+            last_at = rows[-1].archived_at
+            assert last_at is not None
+            return kept, {"p": "o", "a": last_at.isoformat(), "i": rows[-1].run_id}
+        if wanted and not wanted.is_final:
+            return kept, None
+        state = {}
+    after = (state["b"], state["i"]) if state.get("b") else None
     for _ in range(MAX_QUERIES):
         need = limit - len(kept)
         async with windows.database.session() as session:
-            rows = await repo.archived_page(session, windows.unfinished_scope, after, need)
-        ids = [row.run_id for row in rows if SAFE_ID.match(row.run_id)]
-        found: dict[str, WorkflowExecution] = {}
-        if ids:
-            query = f"{windows.base} AND WorkflowId IN ({quoted(ids)})"
-            found = {
-                e.id: e async for e in windows.client.list_workflows(query, page_size=len(ids))
-            }
-        kept += [found[row.run_id] for row in rows if row.run_id in found]
+            rows = await repo.archived_page(session, windows.closed_scope, after, need, closed=True)
+        if not rows:
+            return kept, None
+        closes = [row.closed_at for row in rows if row.closed_at]
+        bounds = f"CloseTime >= {at(min(closes))} AND CloseTime < {at(max(closes) + MICROSECOND)}"
+        kept += await _fetch(windows, rows, f"ExecutionStatus != 'Running' AND {bounds}")
         if len(rows) < need:
             return kept, None
-        last_at = rows[-1].archived_at
-        assert last_at is not None
-        after = (last_at, rows[-1].run_id)
+        after = (closes[-1], rows[-1].run_id)
         if len(kept) >= limit:
             break
-    return kept, {"a": after[0].isoformat(), "i": after[1]} if after else None
+    assert after is not None
+    return kept, {"p": "c", "b": after[0].isoformat(), "i": after[1]}
+
+
+async def _fetch(
+    windows: Windows, rows: list[RunArchiveRow], clause: str
+) -> list[WorkflowExecution]:
+    """The runs of ``rows`` that match the filters and ``clause``, in the order of ``rows``."""
+    ids = [row.run_id for row in rows if SAFE_ID.match(row.run_id)]
+    if not ids:
+        return []
+    query = f"{windows.base} AND {clause} AND WorkflowId IN ({quoted(ids)})"
+    found = {e.id: e for e in (await one_page(windows.client, query, len(ids)))[0]}
+    return [found[run_id] for run_id in ids if run_id in found]
 
 
 async def list_runs(

@@ -8,15 +8,16 @@ from datetime import datetime, timedelta
 from temporalio.client import Client, WorkflowExecution
 
 from openruns.services import runs
-from openruns.services.archive import SAFE_ID, quoted
+from openruns.services.archive import SAFE_ID, one_page, quoted
 from openruns.states import run_state
 from openruns.store import Database
 from openruns.store import archives as repo
 
-WINDOW = 1000  # archived runs excluded by one visibility query (its NOT IN list)
+WINDOW = 500  # archived runs excluded by one visibility query (its NOT IN list; ~free to 500)
 MAX_QUERIES = 5  # visibility queries for one page
 MICROSECOND = timedelta(microseconds=1)  # the precision of visibility times
 OPEN = "ExecutionStatus = 'Running'"
+SKEW = timedelta(minutes=5)
 Page = tuple[list[WorkflowExecution], bytes | None]
 
 
@@ -34,7 +35,8 @@ class Cursor:
         return Cursor(before, (self.seen if before == self.before else []) + [execution.id])
 
 
-def _at(moment: datetime) -> str:
+def at(moment: datetime) -> str:
+    """A time literal for a visibility query."""
     return f"'{moment.isoformat()}'"
 
 
@@ -59,14 +61,21 @@ class Windows:
         self.closed_scope = repo.Scope(**{**vars(self.unfinished_scope), "state": final})
 
     async def page(self, query: str, size: int, token: bytes | None = None) -> Page:
-        iterator = self.client.list_workflows(query, page_size=size, next_page_token=token)
-        await iterator.fetch_next_page()
-        return list(iterator.current_page or []), iterator.next_page_token
+        return await one_page(self.client, query, size, token)
 
     async def archived(self, executions: list[WorkflowExecution]) -> set[str]:
-        """Which of these runs are archived (the check every page gets)."""
+        """Which of these runs are archived (every page is checked); closes seen on the way
+        are recorded, so later windows exclude those runs inside the query."""
         async with self.database.session() as session:
-            return set(await repo.archived_among(session, (e.id for e in executions)))
+            rows = await repo.archived_among(session, (e.id for e in executions))
+            closes = {}
+            for execution in executions:
+                row, state = rows.get(execution.id), run_state(execution.status, None)
+                if row and row.closed_at is None and execution.close_time and state.is_final:
+                    closes[execution.id] = (state.value, execution.close_time)
+            if closes:
+                await repo.record_closed(session, closes)
+        return set(rows)
 
     async def plain(self, size: int, token: bytes | None) -> Page:
         page, next_token = await self.page(self.base, size, token)
@@ -79,15 +88,23 @@ class Windows:
         archived = await self.archived(page)
         return [e for e in page if e.id not in archived], next_token
 
-    async def _reconcile(self) -> None:
-        """Record the close of runs that were archived while running."""
+    async def record_closes(self) -> None:
+        """Record the close of runs that were archived while running (``archived=true`` lists
+        them by close time; the default list records them when a page meets them)."""
         async with self.database.session() as session:
-            ids = [i for i in await repo.unresolved(session, WINDOW) if SAFE_ID.match(i)]
+            rows = await repo.unresolved(session, WINDOW)
+        ids = [run_id for run_id, _ in rows if SAFE_ID.match(run_id)]
         if not ids:
             return
-        query = f"WorkflowId IN ({quoted(ids)}) AND ExecutionStatus != 'Running'"
+        # Such a run closed after it was archived (give or take clock skew): a lower bound
+        # on CloseTime lets visibility seek instead of scanning the whole history.
+        since = min(archived_at for _, archived_at in rows) - SKEW
+        query = (
+            f"WorkflowId IN ({quoted(ids)}) AND ExecutionStatus != 'Running' "
+            f"AND CloseTime >= {at(since)}"
+        )
         closes = {}
-        async for execution in self.client.list_workflows(query, page_size=len(ids)):
+        for execution in (await self.page(query, len(ids)))[0]:
             state = run_state(execution.status, None)
             if state.is_final and execution.close_time is not None:
                 closes[execution.id] = (state.value, execution.close_time)
@@ -112,15 +129,14 @@ class Windows:
         self, cursor: Cursor, size: int
     ) -> tuple[list[WorkflowExecution], Cursor | None]:
         """Up to ``size`` closed, unarchived runs below ``cursor``, and where to go on."""
-        await self._reconcile()
         kept: list[WorkflowExecution] = []
         for _ in range(MAX_QUERIES):
             excluded, low = await self._window(cursor.before)
             clauses = [self.base, "ExecutionStatus != 'Running'"]
             if cursor.before is not None:
-                clauses.append(f"CloseTime < {_at(cursor.before)}")
+                clauses.append(f"CloseTime < {at(cursor.before)}")
             if low is not None:
-                clauses.append(f"CloseTime >= {_at(low)}")
+                clauses.append(f"CloseTime >= {at(low)}")
             excluded = [i for i in excluded + cursor.seen if SAFE_ID.match(i)]
             if excluded:
                 clauses.append(f"WorkflowId NOT IN ({quoted(excluded)})")

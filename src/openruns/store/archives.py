@@ -143,15 +143,15 @@ async def any_archived(session: AsyncSession, scope: Scope) -> bool:
     return (await session.scalar(_scoped(select(RunArchiveRow.run_id), scope).limit(1))) is not None
 
 
-async def unresolved(session: AsyncSession, limit: int) -> list[str]:
-    """Archived runs not known to have closed (archived while running)."""
+async def unresolved(session: AsyncSession, limit: int) -> list[tuple[str, datetime]]:
+    """Archived runs not known to have closed (archived while running), with ``archived_at``."""
     query = (
-        select(RunArchiveRow.run_id)
+        select(RunArchiveRow.run_id, RunArchiveRow.archived_at)
         .where(RunArchiveRow.archived.is_(True), RunArchiveRow.closed_at.is_(None))
         .order_by(RunArchiveRow.archived_at.desc())
         .limit(limit)
     )
-    return list(await session.scalars(query))
+    return [(run_id, at) for run_id, at in await session.execute(query) if at is not None]
 
 
 async def record_closed(session: AsyncSession, closes: dict[str, tuple[str, datetime]]) -> None:
@@ -162,13 +162,22 @@ async def record_closed(session: AsyncSession, closes: dict[str, tuple[str, date
 
 
 async def archived_page(
-    session: AsyncSession, scope: Scope, after: tuple[datetime, str] | None, limit: int
+    session: AsyncSession,
+    scope: Scope,
+    after: tuple[datetime, str] | None,
+    limit: int,
+    *,
+    closed: bool,
 ) -> list[RunArchiveRow]:
-    """Archived runs, most recently archived first; ``after`` is the last (archived_at, id)."""
+    """A page of archived runs. Closed ones newest close first (``after``: the last
+    (closed_at, run_id)); the others most recently archived first (the last (archived_at,
+    run_id))."""
     query = _scoped(select(RunArchiveRow), scope)
+    key = RunArchiveRow.closed_at if closed else RunArchiveRow.archived_at
+    query = query.where(
+        RunArchiveRow.closed_at.is_not(None) if closed else RunArchiveRow.closed_at.is_(None)
+    )
     if after is not None:
-        query = query.where(
-            tuple_(RunArchiveRow.archived_at, RunArchiveRow.run_id) < tuple_(*after)
-        )
-    query = query.order_by(RunArchiveRow.archived_at.desc(), RunArchiveRow.run_id.desc())
+        query = query.where(tuple_(key, RunArchiveRow.run_id) < tuple_(*after))
+    query = query.order_by(key.desc(), RunArchiveRow.run_id.desc())
     return list(await session.scalars(query.limit(limit)))
