@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 from api import create_app
 from openruns.settings import Settings
@@ -71,6 +71,17 @@ async def browser() -> AsyncIterator[Browser]:
             yield chromium
         finally:
             await chromium.close()
+
+
+@pytest.fixture
+async def page(browser: Browser, live_url: str) -> AsyncIterator[Page]:
+    """A fresh browser context (no cookies) on a laptop-sized screen."""
+    context = await browser.new_context(base_url=live_url, viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(15_000)
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
 
 
 @pytest.fixture

@@ -4,11 +4,14 @@ the run page, and errors shown as pages."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from html import unescape
 
 import httpx
+from temporalio.client import Client
 
 from tests.helpers.api import create_process, wait_for_state
+from tests.helpers.schedules import create_schedule
 from tests.helpers.ui import log_in
 
 TYPED = {
@@ -106,3 +109,78 @@ async def test_errors_under_ui_are_pages(ui_http: httpx.AsyncClient, api_key: st
     assert bad_filter.status_code in (404, 422) and "<html" in bad_filter.text
     api_errors = await ui_http.get("/v2/runs/run-x")
     assert api_errors.headers["content-type"] == "application/json"  # the API keeps JSON
+
+
+async def test_publish_pages_of_runs_and_actions_without_javascript(
+    ui_http: httpx.AsyncClient, api: httpx.AsyncClient, api_key: str, worker: object
+) -> None:
+    process = await create_process(api, {"outputs": {"n": "{{ inputs.n }}"},
+                                         "inputs": {"n": {"type": "integer"}}})  # fmt: skip
+    csrf = await log_in(ui_http, api_key)
+    published = await ui_http.post(
+        f"/ui/processes/{process['id']}/publish", data={"csrf_token": csrf}
+    )
+    assert published.status_code == 303
+    page = await ui_http.get(published.headers["location"])
+    assert "Published revision 1." in page.text and "Run Published" in page.text
+    assert (await api.get(f"/v2/processes/{process['id']}")).json()["published_revision"] == 1
+
+    ids = []
+    for n in (1, 2, 3):
+        started = await ui_http.post(
+            f"/ui/processes/{process['id']}/run",
+            data={"csrf_token": csrf, "stage": "Published", "input.n": str(n), "name": f"n{n}"},
+        )
+        assert started.status_code == 303, started.text
+        ids.append(started.headers["location"].rsplit("/", 1)[1])
+    for n, run_id in zip((1, 2, 3), ids, strict=True):
+        assert (await wait_for_state(api, run_id))["outputs"] == {"n": n}
+
+    base = f"/ui/processes/{process['id']}/runs"
+    first = await ui_http.get(base, params={"limit": 2, "stage": "Published"})
+    assert first.status_code == 200 and first.text.count('name="run_id"') == 2
+    next_link = re.search(r'<a href="([^"]+)">Next page</a>', first.text)
+    assert next_link, "no next page"
+    second = await ui_http.get(unescape(next_link.group(1)))
+    assert second.text.count('name="run_id"') == 1 and "First page" in second.text
+    shown = re.findall(r'name="run_id" value="([^"]+)"', first.text + second.text)
+    assert sorted(shown) == sorted(ids)
+
+    rows = await ui_http.get(f"{base}/rows", params={"stage": "Published"})
+    assert rows.text.lstrip().startswith("<tbody") and rows.text.count('name="run_id"') == 3
+
+    archived = await ui_http.post(
+        "/ui/runs/actions",
+        data={"csrf_token": csrf, "action": "archive", "run_id": ids[:2], "return_to": base},
+    )
+    assert archived.status_code == 200 and "Archive: 2 of 2 runs done" in archived.text
+    assert f'href="{base}">Back to the runs' in archived.text
+    listed = await ui_http.get(base)
+    assert re.findall(r'name="run_id" value="([^"]+)"', listed.text) == [ids[2]]
+    nothing = await ui_http.post("/ui/runs/actions", data={"csrf_token": csrf, "action": "cancel"})
+    assert nothing.status_code == 422 and "Select at least one run first." in nothing.text
+
+
+async def test_publishing_from_the_ui_carries_the_schedules_along(
+    ui_http: httpx.AsyncClient, api: httpx.AsyncClient, api_key: str, client: Client
+) -> None:
+    definition = {"timeout": 600, "steps": [{"id": "nap", "uses": "sleep", "with": {"seconds": 1}}]}
+    process = await create_process(api, definition, publish=True)
+    schedule = await create_schedule(api, process["id"], interval_seconds=3600, paused=True)
+    try:
+        saved = await api.put(
+            f"/v2/processes/{process['id']}/draft",
+            json={"definition": {**definition, "timeout": 5}},
+        )
+        assert saved.status_code == 200, saved.text
+        csrf = await log_in(ui_http, api_key)
+        page = await ui_http.get(f"/ui/processes/{process['id']}")
+        assert "Publish r2" in page.text and "every 3600 s" in page.text and "Paused" in page.text
+        published = await ui_http.post(
+            f"/ui/processes/{process['id']}/publish", data={"csrf_token": csrf}
+        )
+        assert published.status_code == 303
+        action = (await client.get_schedule_handle(schedule["id"]).describe()).schedule.action
+        assert getattr(action, "execution_timeout", None) == timedelta(seconds=5)
+    finally:
+        await api.delete(f"/v2/schedules/{schedule['id']}")

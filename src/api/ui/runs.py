@@ -17,6 +17,7 @@ from api.ui.auth import CsrfSessionDep, UiSessionDep, safe_next
 from api.ui.render import FINAL_STATES, page
 from openruns.errors import InvalidInput, NotFound, error_detail
 from openruns.models import Page, Run
+from openruns.pagination import MAX_LIMIT
 from openruns.run_actions import ArchivedFilter, RunAction, RunActionsRequest
 from openruns.services import files, processes, run_actions, run_list, runs
 from openruns.settings import Settings
@@ -59,6 +60,7 @@ class RunQuery:
         stage: str | None = None,
         archived: str = "false",
         q: Annotated[str | None, Query(max_length=500)] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = PAGE_SIZE,
         continuation_token: str | None = None,
     ) -> None:
         self.filters = {"state": state, "trigger": trigger, "stage": stage, "q": q}
@@ -68,12 +70,15 @@ class RunQuery:
         self.stage = _choice(Stage, "stage", stage)
         self.archived = _choice(ArchivedFilter, "archived", archived) or ArchivedFilter.FALSE
         self.filters["archived"] = self.archived.value
+        self.limit = limit
         self.token = continuation_token
 
     def url(self, path: str, token: str | None = None) -> str:
         params = {
             k: v for k, v in self.filters.items() if v and not (k == "archived" and v == "false")
         }
+        if self.limit != PAGE_SIZE:
+            params["limit"] = str(self.limit)
         if token:
             params["continuation_token"] = token
         return f"{path}?{urlencode(params)}" if params else path
@@ -107,7 +112,7 @@ async def _page_of_runs(b: Backends, process_id: str, query: RunQuery) -> Page[R
         q=query.q,
     )
     return await run_list.list_runs(
-        b.temporal, b.database, b.settings, filters, query.archived, PAGE_SIZE, query.token
+        b.temporal, b.database, b.settings, filters, query.archived, query.limit, query.token
     )
 
 
@@ -140,6 +145,7 @@ async def runs_page(
         nav="processes",
         process=process,
         filters=query.filters,
+        limit=query.limit if query.limit != PAGE_SIZE else None,
         options={"states": list(RunState), "triggers": list(Trigger), "stages": list(Stage)},
         here=query.url(base, query.token),
         first_url=query.url(base),
@@ -181,7 +187,7 @@ async def act(
     else:
         request_body = RunActionsRequest(action=action, run_ids=run_ids)
         results = await run_actions.perform(temporal, database, settings, request_body, ui.key)
-        names = {r.run_id: r.run.name for r in results if r.run and action != RunAction.RERUN}
+        names = {r.run_id: r.run.name for r in results if r.run}  # a re-run keeps the name
         context.update(results=results, names=names)
     if request.headers.get("x-ui-fetch"):
         return page(request, "_action_results.html", ui, status, **context)

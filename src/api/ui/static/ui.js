@@ -44,6 +44,14 @@
   }
 
   // ---- live regions: [data-live-url] elements re-fetch themselves until data-final="true"
+  // The same control in a refreshed fragment: a checkbox by its run id, a link by its address.
+  function twin(root, el) {
+    if (!el) return null;
+    if (el.name === "run_id") return root.querySelector(`input[name="run_id"][value="${CSS.escape(el.value)}"]`);
+    const href = el.getAttribute("href");
+    return href ? root.querySelector(`a[href="${CSS.escape(href)}"]`) : null;
+  }
+
   function swap(old, fresh, raw) {
     const checked = new Set(
       [...old.querySelectorAll('input[name="run_id"]:checked')].map((box) => box.value));
@@ -52,8 +60,8 @@
     fresh._raw = raw;
     fresh.querySelectorAll('input[name="run_id"]').forEach((box) => {
       if (checked.has(box.value)) box.checked = true;
-      if (focused && focused.name === "run_id" && focused.value === box.value) box.focus();
     });
+    twin(fresh, focused)?.focus({ preventScroll: true });
     enhance(fresh);
     fresh.closest("form")?.updateSelection?.();
   }
