@@ -11,7 +11,7 @@ import httpx
 from playwright.async_api import Browser, Page, expect
 
 from tests.helpers.api import create_process, start_run, wait_for_state
-from tests.helpers.browser import log_in, shot
+from tests.helpers.browser import assert_labelled, log_in, shot
 from tests.ui.definitions import GREETER, doubler
 
 
@@ -30,11 +30,13 @@ async def test_run_from_the_form_watch_it_finish_live_and_rerun_it(
         await page.goto("/ui/test-suite")
         await expect(page).to_have_url(re.compile(r"/ui/login\?next=%2Fui%2Ftest-suite$"))
         await shot(page, screenshots, "login")
+        await assert_labelled(page)
         await log_in(page, api_key)
 
         await page.get_by_role("link", name="greeter").click()
         await expect(page.get_by_role("heading", name="greeter")).to_be_visible()
         await expect(page.get_by_text("0 9 * * 1-5")).to_be_visible()
+        await assert_labelled(page)
         await page.context.grant_permissions(["clipboard-read", "clipboard-write"])
         await page.get_by_role("button", name="Copy the email address").click()
         assert await page.evaluate("navigator.clipboard.readText()") == process["email_address"]
@@ -59,6 +61,7 @@ async def test_run_from_the_form_watch_it_finish_live_and_rerun_it(
         temporal = await page.get_by_role("link", name="Open in Temporal UI").get_attribute("href")
         assert temporal and temporal.endswith(f"/namespaces/default/workflows/{run_id}")
         await shot(page, screenshots, "run")
+        await assert_labelled(page)
 
         await page.get_by_role("button", name="Re-run").click()
         results = page.locator("#action-results")
@@ -77,6 +80,7 @@ async def test_run_from_the_form_watch_it_finish_live_and_rerun_it(
             "Succeeded"
         )
         await shot(page, screenshots, "processes")
+        await assert_labelled(page)
         await page.get_by_role("link", name="greeter").click()
         await expect(page.locator(".recent li")).to_have_count(2)
         await shot(page, screenshots, "process")

@@ -10,7 +10,7 @@ import httpx
 from playwright.async_api import Page, expect
 
 from tests.helpers.api import create_process, start_run, wait_for_state
-from tests.helpers.browser import log_in, shot
+from tests.helpers.browser import assert_labelled, log_in, shot
 from tests.ui.definitions import doubler
 
 
@@ -31,6 +31,7 @@ async def test_select_runs_archive_them_add_test_cases_and_run_the_suite(
         await page.get_by_label(f"Select run double {n}", exact=True).check()
     await expect(page.locator("#selected-count")).to_have_text("3 selected")
     await shot(page, screenshots, "runs")
+    await assert_labelled(page)
     await page.get_by_role("button", name="Archive", exact=True).click()
     results = page.locator("#action-results")
     await expect(results).to_contain_text("Archive: 3 of 3 runs done")
@@ -73,3 +74,4 @@ async def test_select_runs_archive_them_add_test_cases_and_run_the_suite(
     found = sorted(text.split() for text in await diffs.all_inner_texts())
     assert found == [["double", "4", "6"], ["double", "6", "9"]]  # output, expected, actual
     await shot(page, screenshots, "test-suite")
+    await assert_labelled(page)
