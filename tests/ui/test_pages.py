@@ -10,6 +10,7 @@ from html import unescape
 import httpx
 from temporalio.client import Client
 
+from openruns.settings import Settings
 from tests.helpers.api import create_process, wait_for_state
 from tests.helpers.schedules import create_schedule
 from tests.helpers.ui import log_in
@@ -184,3 +185,39 @@ async def test_publishing_from_the_ui_carries_the_schedules_along(
         assert getattr(action, "execution_timeout", None) == timedelta(seconds=5)
     finally:
         await api.delete(f"/v2/schedules/{schedule['id']}")
+
+
+async def test_a_file_input_uploads_the_file_and_big_bodies_are_refused(
+    ui_http: httpx.AsyncClient,
+    api: httpx.AsyncClient,
+    api_key: str,
+    worker: object,
+    settings: Settings,
+) -> None:
+    reader = {
+        "inputs": {"doc": {"type": "file", "required": True}},
+        "steps": [{"id": "read", "uses": "file", "with": {"file_id": "{{ inputs.doc }}"}}],
+        "outputs": {"rows": "{{ steps.read }}"},
+    }
+    process = await create_process(api, reader)
+    csrf = await log_in(ui_http, api_key)
+    assert 'type="file"' in _field(
+        (await ui_http.get(f"/ui/processes/{process['id']}")).text, "doc"
+    )
+    started = await ui_http.post(
+        f"/ui/processes/{process['id']}/run",
+        data={"csrf_token": csrf, "stage": "Draft"},
+        files={"input.doc": ("rows.csv", b"a,b\n1,2\n", "text/csv")},
+    )
+    assert started.status_code == 303, started.text
+    run = await wait_for_state(api, started.headers["location"].rsplit("/", 1)[1])
+    assert run["outputs"] == {"rows": [{"a": "1", "b": "2"}]}
+    assert run["file_ids"] == [run["inputs"]["doc"]]
+
+    settings.max_file_bytes = 1000
+    too_big = await ui_http.post(
+        f"/ui/processes/{process['id']}/run",
+        data={"csrf_token": csrf, "stage": "Draft"},
+        files={"input.doc": ("big.bin", b"x" * 100_000, "application/octet-stream")},
+    )
+    assert too_big.status_code == 413 and "larger than" in too_big.text

@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from api.deps import DatabaseDep
 from api.ui.render import page
 from api.ui.sessions import Signer, new_csrf_token, session_secret
-from openruns.errors import Forbidden
+from openruns.errors import Forbidden, PayloadTooLarge
 from openruns.store.apikeys import verify_key
 from openruns.store.tables import ApiKeyRow
 
@@ -27,6 +27,7 @@ LOGIN_COOKIE = "openruns_login"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 LOGIN_FORM_SECONDS = 3600
+MULTIPART_OVERHEAD = 64 * 1024  # boundaries and fields around an uploaded file
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -68,6 +69,10 @@ def _same(sent: object, expected: str) -> bool:
 
 async def checked_session(request: Request, ui: UiSessionDep) -> UiSession:
     """The session of a state-changing request whose CSRF token matches; 403 otherwise."""
+    declared = request.headers.get("content-length", "")
+    limit = request.app.state.settings.max_file_bytes + MULTIPART_OVERHEAD
+    if declared.isdigit() and int(declared) > limit:  # refused before the body is read
+        raise PayloadTooLarge(f"the request is larger than {limit} bytes (OPENRUNS_MAX_FILE_BYTES)")
     sent: object = request.headers.get(CSRF_HEADER)
     if sent is None:
         sent = (await request.form()).get(CSRF_FIELD)

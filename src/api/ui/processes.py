@@ -84,10 +84,10 @@ async def process_page(
         )
     forms = await forms_for(session, process)
     trigger = await email_triggers.get(session, process_id, settings.email_domain)
-    scheduled = await schedules.list_page(temporal, session, settings, process_id, 50, None)
     filters = runs.RunFilters(process_id=process_id)
-    recent = await run_list.list_runs(
-        temporal, database, settings, filters, ArchivedFilter.FALSE, 5, None
+    scheduled, recent = await asyncio.gather(
+        schedules.list_page(temporal, session, settings, process_id, 50, None),
+        run_list.list_runs(temporal, database, settings, filters, ArchivedFilter.FALSE, 5, None),
     )
     return page(
         request,

@@ -28,7 +28,6 @@ from openruns.states import Stage, Trigger
 from openruns.store.blobs import BlobStore
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
-MULTIPART_OVERHEAD = 64 * 1024
 
 
 def run_form(
@@ -88,9 +87,6 @@ async def start_run(
     settings: SettingsDep,
 ) -> Response:
     """Start a manual run from the form; the form comes back with the problems if it fails."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > settings.max_file_bytes + MULTIPART_OVERHEAD:
-        raise InvalidInput(f"the upload is larger than {settings.max_file_bytes} bytes")
     form = await request.form()
     process = await processes.get(session, process_id)
     stage = _stage(form.get("stage"))
