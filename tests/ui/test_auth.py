@@ -43,6 +43,8 @@ async def test_login_sets_a_hardened_cookie_and_lands_on_next(
     assert api_key not in cookie  # the cookie names the key; it does not carry it
     page = await ui_http.get("/ui/test-suite")
     assert page.status_code == 200 and "Test Suite" in page.text
+    again = await ui_http.get("/ui/login")
+    assert again.status_code == 303 and again.headers["location"] == "/ui"
     assert page.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
 

@@ -118,8 +118,15 @@ async def test_the_pages_fit_a_phone(
         page = await context.new_page()
         await log_in(page, api_key, f"/ui/processes/{process['id']}/runs")
         await expect(page.locator("#runs-rows tr")).to_have_count(3)
+        await expect(page.get_by_role("button", name="Re-run")).to_be_disabled()
         await page.get_by_label("Select run double 5", exact=True).check()
         await expect(page.get_by_role("button", name="Re-run")).to_be_enabled()
+        select_all = page.get_by_label("Select all runs on this page")
+        await select_all.check()
+        await expect(page.locator("#selected-count")).to_have_text("3 selected")
+        await select_all.uncheck()
+        await expect(page.locator("#selected-count")).to_have_text("0 selected")
+        await page.get_by_label("Select run double 5", exact=True).check()
         await shot(page, screenshots, "runs-phone")
         for path in ("/ui", f"/ui/processes/{process['id']}", f"/ui/runs/{runs[2]['id']}", ""):
             if path:

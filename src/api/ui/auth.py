@@ -115,8 +115,12 @@ def _login_page(request: Request, next_url: str, error: str | None, status: int)
 
 
 @router.get("/login")
-async def login_form(request: Request, next: str = "/ui") -> Response:
-    return _login_page(request, next, None, 200)
+async def login_form(request: Request, database: DatabaseDep, next: str = "/ui") -> Response:
+    try:
+        await current_session(request, database)
+    except LoginRequired:
+        return _login_page(request, next, None, 200)
+    return RedirectResponse(safe_next(next), status_code=303)  # logged in already
 
 
 @router.post("/login")
