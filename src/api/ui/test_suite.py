@@ -3,6 +3,8 @@ a test run's results with their diffs, live while it runs."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import DatabaseDep, SessionDep, SettingsDep, TemporalDep
 from api.ui.auth import CsrfSessionDep, UiSessionDep
 from api.ui.render import page
-from openruns.errors import InvalidInput, error_detail
+from openruns.errors import InvalidInput, NotFound, error_detail
 from openruns.models import Process
 from openruns.services import processes, test_cases, test_runs
 from openruns.states import Stage
+from openruns.store import processes as process_repo
 from openruns.store import test_cases as case_repo
 from openruns.suite import TestCase, TestRun, TestRunCreate
 
@@ -42,12 +45,21 @@ async def _groups(session: AsyncSession) -> list[tuple[Process, list[TestCase]]]
     return [(process, cases[process.id]) for process in every if process.id in cases]
 
 
-def _context(groups: list[tuple[Process, list[TestCase]]], test_run: TestRun | None) -> dict:
+async def _report(session: AsyncSession, report: TestRun | None) -> dict[str, Any]:
+    """A test run with its cases and process names, for its results section."""
+    if report is None:
+        return {"test_run": None, "cases": {}, "process_names": {}}
+    rows = await case_repo.for_processes(session, report.process_ids)
+    names = {}
+    for process_id in report.process_ids:
+        try:
+            names[process_id] = (await process_repo.get_process(session, process_id)).name
+        except NotFound:
+            pass  # deleted since the test run
     return {
-        "groups": groups,
-        "test_run": test_run,
-        "cases": {case.id: case for _, cases in groups for case in cases},
-        "process_names": {process.id: process.name for process, _ in groups},
+        "test_run": report,
+        "cases": {row.id: test_cases.to_model(row) for row in rows},
+        "process_names": names,
     }
 
 
@@ -63,7 +75,8 @@ async def test_suite_page(
     groups = await _groups(session)
     await session.commit()
     report = await test_runs.get_test_run(temporal, settings, test_run) if test_run else None
-    return page(request, "test_suite.html", ui, nav="test-suite", **_context(groups, report))
+    context = await _report(session, report)
+    return page(request, "test_suite.html", ui, nav="test-suite", groups=groups, **context)
 
 
 @router.get("/test-suite/runs/{test_run_id}")
@@ -77,8 +90,7 @@ async def test_run_results(
 ) -> Response:
     """The results section alone: polled by the page until the test run has completed."""
     report = await test_runs.get_test_run(temporal, settings, test_run_id)
-    groups = await _groups(session)
-    return page(request, "_test_run.html", ui, **_context(groups, report))
+    return page(request, "_test_run.html", ui, **await _report(session, report))
 
 
 @router.post("/test-suite/run")
