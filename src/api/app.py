@@ -21,6 +21,7 @@ from api.routes import (
     step_types,
     test_suite,
 )
+from api.ui import mount_ui
 from openruns import __version__
 from openruns.plugins import load_plugins
 from openruns.settings import Settings
@@ -67,4 +68,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(email_triggers.router, prefix="/v2")
     app.include_router(step_types.router, prefix="/v2")
     app.include_router(test_suite.router, prefix="/v2")
+    mount_ui(app)  # the web UI at /ui (after the error handlers it renders as pages)
     return app

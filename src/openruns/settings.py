@@ -101,6 +101,16 @@ class Settings(BaseSettings):
         "component starts. Turn off where a one-shot setup job does it.",
     )
     log_level: str = Field("INFO", description="Log level of every component.")
+    # ---- web UI (SPEC §10) ----
+    session_secret: SecretStr | None = Field(
+        None,
+        description="Key that signs web UI session cookies. Default: a random key kept in "
+        "<data_dir>/session-secret, shared by every API process using that data dir; set it "
+        "when API replicas do not share a data dir. Changing it ends every UI session.",
+    )
+    session_hours: float = Field(
+        12, gt=0, le=24 * 30, description="How long a web UI login lasts (hours)."
+    )
     # ---- files and email (SPEC §6, §8) ----
     max_file_bytes: int = Field(
         25 * 1024 * 1024, gt=0, description="Largest file POST /v2/files accepts (413 above)."

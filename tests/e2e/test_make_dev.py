@@ -91,6 +91,8 @@ def test_make_dev_runs_a_process_started_with_curl(dev_stack: dict) -> None:
     headers = {"x-api-key": dev_stack["key"]}
     with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
         assert http.get("/v2/health").json() == {"status": "OK"}
+        login = http.get("/ui/login")  # the web UI is served by the API process
+        assert login.status_code == 200 and "Log in to OpenRuns" in login.text
         definition = {
             "inputs": {"who": {"type": "string", "required": True}},
             "steps": [{"id": "greet", "uses": "set", "with": {"text": "hello {{ inputs.who }}"}}],

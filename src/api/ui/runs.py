@@ -1,0 +1,235 @@
+"""Run pages: View Runs (filters, checkboxes, live rows, pagination), the bulk actions bar,
+one run (live state and timeline), and file downloads for the session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, Response
+from temporalio.client import Client
+
+from api.deps import DatabaseDep, SessionDep, SettingsDep, TemporalDep
+from api.ui.auth import CsrfSessionDep, UiSessionDep, safe_next
+from api.ui.render import FINAL_STATES, page
+from openruns.errors import InvalidInput, NotFound, error_detail
+from openruns.models import Page, Run
+from openruns.pagination import MAX_LIMIT
+from openruns.run_actions import ArchivedFilter, RunAction, RunActionsRequest
+from openruns.services import files, processes, run_actions, run_list, runs
+from openruns.settings import Settings
+from openruns.states import RunState, Stage, Trigger
+from openruns.store import Database
+from openruns.store.blobs import BlobStore
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+PAGE_SIZE = 25
+ACTION_LABELS = {
+    RunAction.RERUN: "Re-run",
+    RunAction.ARCHIVE: "Archive",
+    RunAction.UNARCHIVE: "Unarchive",
+    RunAction.ADD_TEST_CASE: "Add Test Case",
+    RunAction.CANCEL: "Cancel",
+}
+E = TypeVar("E", bound=StrEnum)
+
+
+def _choice(kind: type[E], name: str, raw: str | None) -> E | None:
+    """An optional filter from a form select: empty means any; 422 naming it otherwise."""
+    if not raw:
+        return None
+    try:
+        return kind(raw)
+    except ValueError:
+        allowed = ", ".join(kind)
+        raise InvalidInput(
+            f"invalid {name}", [error_detail((name,), f"one of {allowed}")]
+        ) from None
+
+
+class RunQuery:
+    """The View Runs filters and page, as the query string carries them."""
+
+    def __init__(
+        self,
+        state: str | None = None,
+        trigger: str | None = None,
+        stage: str | None = None,
+        archived: str = "false",
+        q: Annotated[str | None, Query(max_length=500)] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = PAGE_SIZE,
+        continuation_token: str | None = None,
+    ) -> None:
+        self.filters = {"state": state, "trigger": trigger, "stage": stage, "q": q}
+        self.q = q.strip() if q and q.strip() else None
+        self.run_state = _choice(RunState, "state", state)
+        self.trigger = _choice(Trigger, "trigger", trigger)
+        self.stage = _choice(Stage, "stage", stage)
+        self.archived = _choice(ArchivedFilter, "archived", archived) or ArchivedFilter.FALSE
+        self.filters["archived"] = self.archived.value
+        self.limit = limit
+        self.token = continuation_token
+
+    def url(self, path: str, token: str | None = None) -> str:
+        params = {
+            k: v for k, v in self.filters.items() if v and not (k == "archived" and v == "false")
+        }
+        if self.limit != PAGE_SIZE:
+            params["limit"] = str(self.limit)
+        if token:
+            params["continuation_token"] = token
+        return f"{path}?{urlencode(params)}" if params else path
+
+
+RunQueryDep = Annotated[RunQuery, Depends()]
+
+
+@dataclass
+class Backends:
+    """What reading runs takes: Temporal (the runs), the database (archive flags), settings."""
+
+    temporal: Client
+    database: Database
+    settings: Settings
+
+
+def _backends(temporal: TemporalDep, database: DatabaseDep, settings: SettingsDep) -> Backends:
+    return Backends(temporal, database, settings)
+
+
+BackendsDep = Annotated[Backends, Depends(_backends)]
+
+
+async def _page_of_runs(b: Backends, process_id: str, query: RunQuery) -> Page[Run]:
+    filters = runs.RunFilters(
+        process_id=process_id,
+        stage=query.stage,
+        state=query.run_state,
+        trigger=query.trigger,
+        q=query.q,
+    )
+    return await run_list.list_runs(
+        b.temporal, b.database, b.settings, filters, query.archived, query.limit, query.token
+    )
+
+
+def _rows_context(process_id: str, query: RunQuery, items: list[Run]) -> dict[str, Any]:
+    return {
+        "runs": items,
+        "rows_url": query.url(f"/ui/processes/{process_id}/runs/rows", query.token),
+        "live_done": all(run.state in FINAL_STATES for run in items),
+    }
+
+
+@router.get("/processes/{process_id}/runs")
+async def runs_page(
+    process_id: str,
+    request: Request,
+    ui: UiSessionDep,
+    session: SessionDep,
+    b: BackendsDep,
+    query: RunQueryDep,
+) -> Response:
+    process = await processes.get(session, process_id)
+    await session.commit()
+    found = await _page_of_runs(b, process_id, query)
+    items, token = found.items, found.continuation_token
+    base = f"/ui/processes/{process_id}/runs"
+    return page(
+        request,
+        "runs.html",
+        ui,
+        nav="processes",
+        process=process,
+        filters=query.filters,
+        limit=query.limit if query.limit != PAGE_SIZE else None,
+        options={"states": list(RunState), "triggers": list(Trigger), "stages": list(Stage)},
+        here=query.url(base, query.token),
+        first_url=query.url(base),
+        next_url=query.url(base, token) if token else None,
+        next_token=token,
+        paged=query.token is not None,
+        **_rows_context(process_id, query, items),
+    )
+
+
+@router.get("/processes/{process_id}/runs/rows")
+async def runs_rows(
+    process_id: str, request: Request, ui: UiSessionDep, b: BackendsDep, query: RunQueryDep
+) -> Response:
+    """The table body alone: the page polls it so states change without a reload."""
+    found = await _page_of_runs(b, process_id, query)
+    return page(request, "_runs_rows.html", ui, **_rows_context(process_id, query, found.items))
+
+
+@router.post("/runs/actions")
+async def act(
+    request: Request,
+    ui: CsrfSessionDep,
+    temporal: TemporalDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
+) -> Response:
+    """Apply an action to the selected runs; every run gets its own outcome."""
+    form = await request.form()
+    action = _choice(RunAction, "action", str(form.get("action") or ""))
+    if action is None:
+        raise InvalidInput("choose an action", [error_detail(("action",), "missing")])
+    run_ids = [str(v) for v in form.getlist("run_id")][:500]
+    context: dict[str, Any] = {"action": action.value, "action_label": ACTION_LABELS[action]}
+    status = 200
+    if not run_ids:
+        context.update(results=[], names={}, message="Select at least one run first.")
+        status = 422
+    else:
+        request_body = RunActionsRequest(action=action, run_ids=run_ids)
+        results = await run_actions.perform(temporal, database, settings, request_body, ui.key)
+        names = {r.run_id: r.run.name for r in results if r.run}  # a re-run keeps the name
+        context.update(results=results, names=names)
+    if request.headers.get("x-ui-fetch"):
+        return page(request, "_action_results.html", ui, status, **context)
+    return_to = safe_next(str(form.get("return_to") or ""))
+    return page(request, "action_results.html", ui, status, return_to=return_to, **context)
+
+
+async def _run_details(b: Backends, run_id: str) -> Run:
+    run = await runs.get_run(b.temporal, b.settings, run_id)
+    [run] = await run_list.flagged(b.database, [run])
+    return run
+
+
+@router.get("/runs/{run_id}")
+async def run_page(
+    run_id: str, request: Request, ui: UiSessionDep, session: SessionDep, b: BackendsDep
+) -> Response:
+    run = await _run_details(b, run_id)
+    process = None
+    if run.process_id:
+        try:
+            process = await processes.get(session, run.process_id)
+        except NotFound:
+            pass  # deleted since: its runs stay in Temporal
+    stored = [await files.get(session, file_id) for file_id in run.file_ids]
+    return page(request, "run.html", ui, nav="processes", run=run, process=process, files=stored)
+
+
+@router.get("/runs/{run_id}/live")
+async def run_live(run_id: str, request: Request, ui: UiSessionDep, b: BackendsDep) -> Response:
+    """State, timings, outputs, error and steps: polled by the run page until the run ends."""
+    return page(request, "_run_live.html", ui, run=await _run_details(b, run_id))
+
+
+@router.get("/files/{file_id}")
+async def download(
+    file_id: str, _: UiSessionDep, session: SessionDep, settings: SettingsDep
+) -> Response:
+    stored = await files.get(session, file_id)
+    return FileResponse(
+        BlobStore.from_settings(settings).path(stored.sha256),
+        media_type=stored.content_type,
+        filename=stored.filename,
+        content_disposition_type="attachment",
+    )

@@ -1,0 +1,123 @@
+"""Test Suite page: test cases per process, running the suite against Draft or Published, and
+a test run's results with their diffs, live while it runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import DatabaseDep, SessionDep, SettingsDep, TemporalDep
+from api.ui.auth import CsrfSessionDep, UiSessionDep
+from api.ui.render import page
+from openruns.errors import InvalidInput, NotFound, error_detail
+from openruns.models import Process
+from openruns.services import processes, test_cases, test_runs
+from openruns.states import Stage
+from openruns.store import processes as process_repo
+from openruns.store import test_cases as case_repo
+from openruns.suite import TestCase, TestRun, TestRunCreate
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+MAX_PROCESSES = 1000
+
+
+async def _all_processes(session: AsyncSession) -> list[Process]:
+    found: list[Process] = []
+    token = None
+    while len(found) < MAX_PROCESSES:
+        items, token = await processes.list_page(session, 100, token)
+        found += items
+        if token is None:
+            break
+    return found
+
+
+async def _groups(session: AsyncSession) -> list[tuple[Process, list[TestCase]]]:
+    """Every process that has test cases, with its cases (oldest first)."""
+    every = await _all_processes(session)
+    rows = await case_repo.for_processes(session, [p.id for p in every])
+    cases: dict[str, list[TestCase]] = {}
+    for row in rows:
+        cases.setdefault(row.process_id, []).append(test_cases.to_model(row))
+    return [(process, cases[process.id]) for process in every if process.id in cases]
+
+
+async def _report(session: AsyncSession, report: TestRun | None) -> dict[str, Any]:
+    """A test run with its cases and process names, for its results section."""
+    if report is None:
+        return {"test_run": None, "cases": {}, "process_names": {}}
+    rows = await case_repo.for_processes(session, report.process_ids)
+    names = {}
+    for process_id in report.process_ids:
+        try:
+            names[process_id] = (await process_repo.get_process(session, process_id)).name
+        except NotFound:
+            pass  # deleted since the test run
+    return {
+        "test_run": report,
+        "cases": {row.id: test_cases.to_model(row) for row in rows},
+        "process_names": names,
+    }
+
+
+@router.get("/test-suite")
+async def test_suite_page(
+    request: Request,
+    ui: UiSessionDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    test_run: str | None = None,
+) -> Response:
+    groups = await _groups(session)
+    await session.commit()
+    report = await test_runs.get_test_run(temporal, settings, test_run) if test_run else None
+    context = await _report(session, report)
+    return page(request, "test_suite.html", ui, nav="test-suite", groups=groups, **context)
+
+
+@router.get("/test-suite/runs/{test_run_id}")
+async def test_run_results(
+    test_run_id: str,
+    request: Request,
+    ui: UiSessionDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> Response:
+    """The results section alone: polled by the page until the test run has completed."""
+    report = await test_runs.get_test_run(temporal, settings, test_run_id)
+    return page(request, "_test_run.html", ui, **await _report(session, report))
+
+
+@router.post("/test-suite/run")
+async def run_suite(
+    request: Request,
+    _: CsrfSessionDep,
+    temporal: TemporalDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
+) -> Response:
+    """Run the test cases of the chosen processes against their Draft or Published revision."""
+    form = await request.form()
+    process_ids = [str(v) for v in form.getlist("process_id")]
+    if not process_ids:
+        raise InvalidInput(
+            "choose at least one process", [error_detail(("process_ids",), "none chosen")]
+        )
+    try:
+        stage = Stage(str(form.get("stage") or Stage.DRAFT.value))
+    except ValueError:
+        raise InvalidInput("stage must be Draft or Published") from None
+    body = TestRunCreate(process_ids=process_ids[:50], stage=stage)
+    report = await test_runs.start_test_run(temporal, database, settings, body)
+    return RedirectResponse(f"/ui/test-suite?test_run={report.id}", status_code=303)
+
+
+@router.post("/test-cases/{test_case_id}/delete")
+async def delete_case(test_case_id: str, _: CsrfSessionDep, database: DatabaseDep) -> Response:
+    await test_cases.delete(database, test_case_id)
+    return RedirectResponse("/ui/test-suite", status_code=303)

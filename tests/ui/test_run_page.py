@@ -1,0 +1,80 @@
+"""The run page links what a run came from and what it made: the email, its files (downloaded
+with the session), the child run of a ``process`` step and back to the parent."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from temporalio.client import Client
+
+from openruns.models import EmailInfo
+from openruns.services import runs
+from openruns.settings import Settings
+from openruns.states import Stage, Trigger
+from openruns.store import Database
+from tests.helpers.api import create_process, start_run, wait_for_state
+from tests.helpers.ui import log_in
+
+
+async def test_the_email_and_the_files_of_a_run(
+    ui_http: httpx.AsyncClient,
+    api: httpx.AsyncClient,
+    api_key: str,
+    worker: object,
+    client: Client,
+    database: Database,
+    settings: Settings,
+) -> None:
+    process = await create_process(api, {"outputs": {"subject": "{{ inputs.email.subject }}"}})
+    upload = await api.post(
+        "/v2/files", files={"file": ("invoice.csv", b"sku,qty\nA-1,2\n", "text/csv")}
+    )
+    assert upload.status_code == 201, upload.text
+    file_id = upload.json()["id"]
+    # Started the way the SMTP gateway starts an email run (same service, same inputs).
+    email = EmailInfo(sender="ann@example.test", subject="Invoice 42", message_id="<m42@x>")
+    request = runs.StartRequest(
+        process_id=process["id"],
+        stage=Stage.DRAFT,
+        trigger=Trigger.EMAIL,
+        inputs={"email": {"subject": "Invoice 42", "sender": "ann@example.test"}},
+        name="Invoice 42",
+        file_ids=[file_id],
+        email=email,
+    )
+    async with database.sessions() as session:
+        started = await runs.start_run(client, session, settings, request)
+    await wait_for_state(api, started.run.id)
+
+    await log_in(ui_http, api_key)
+    page = await ui_http.get(f"/ui/runs/{started.run.id}")
+    assert page.status_code == 200
+    for text in ("ann@example.test", "Invoice 42", "&lt;m42@x&gt;", "invoice.csv", "email"):
+        assert text in page.text, text
+    link = re.search(r'<a href="(/ui/files/[^"]+)" download>invoice.csv</a>', page.text)
+    assert link and link.group(1) == f"/ui/files/{file_id}"
+    download = await ui_http.get(link.group(1))
+    assert download.status_code == 200 and download.content == b"sku,qty\nA-1,2\n"
+    assert 'filename="invoice.csv"' in download.headers["content-disposition"]
+    ui_http.cookies.clear()
+    assert (await ui_http.get(link.group(1))).status_code == 303  # no session, no file
+
+
+async def test_parent_and_child_runs_link_to_each_other(
+    ui_http: httpx.AsyncClient, api: httpx.AsyncClient, api_key: str, worker: object
+) -> None:
+    child = await create_process(
+        api, {"outputs": {"ok": True}, "steps": [{"id": "noop", "uses": "set", "with": {}}]},
+        publish=True,
+    )  # fmt: skip
+    parent = await create_process(
+        api, {"steps": [{"id": "call", "uses": "process", "with": {"process_id": child["id"]}}]}
+    )
+    run = await wait_for_state(api, (await start_run(api, parent["id"]))["id"])
+    child_run_id = run["steps"][0]["child_run_id"]
+    await log_in(ui_http, api_key)
+    page = await ui_http.get(f"/ui/runs/{run['id']}")
+    assert f'href="/ui/runs/{child_run_id}"' in page.text
+    child_page = await ui_http.get(f"/ui/runs/{child_run_id}")
+    assert "Parent run" in child_page.text and f'href="/ui/runs/{run["id"]}"' in child_page.text
