@@ -81,6 +81,7 @@ class ProcessRunWorkflow:
     @workflow.run
     async def run(self, input: ProcessRunInput) -> dict[str, Any]:
         self._started_at = workflow.now()
+        templates.start_run_budget()  # one template budget for the whole run
         definition_data, inputs = input.definition, input.inputs
         revision = input.revision
         if definition_data is None:
