@@ -19,6 +19,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.http import HttpActivities
 from activities.runs import RunActivities
+from openruns.logs import configure_logging
 from openruns.settings import Settings
 from openruns.setup import ensure_ready
 from openruns.store import Database
@@ -93,7 +94,7 @@ async def run_worker(settings: Settings) -> None:
 
 def main() -> None:
     settings = Settings()
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings)
     asyncio.run(run_worker(settings))
 
 

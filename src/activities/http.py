@@ -44,6 +44,13 @@ def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return address.is_loopback or address.is_link_local or address.is_unspecified
 
 
+def _loggable(url: str) -> str:
+    """The URL without credentials, query or fragment (they may hold secrets)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+
 class HttpActivities:
     """Holds the worker's shared HTTP client and the allow-list."""
 
@@ -105,6 +112,13 @@ class HttpActivities:
             ) from None
 
         status = response.status_code
+        activity.logger.info(
+            "%s %s -> %s",
+            args.method,
+            _loggable(args.url),
+            status,
+            extra={"step_id": call.step_id, "status": status, "attempt": activity.info().attempt},
+        )
         if not (200 <= status < 300) and status not in args.ok_status:
             snippet = body[:200].decode(errors="replace")
             raise ApplicationError(

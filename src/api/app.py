@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api.deps import VerifiedKeys
 from api.errors import install_exception_handlers
+from api.middleware import BodyLimit, RequestLog
 from api.routes import health, processes, runs, schedules
 from openruns import __version__
 from openruns.settings import Settings
@@ -46,6 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_exception_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    app.add_middleware(RequestLog)  # outermost of the two: it sees the 413s too
     app.include_router(health.router, prefix="/v2")
     app.include_router(processes.router, prefix="/v2")
     app.include_router(runs.router, prefix="/v2")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -70,6 +70,14 @@ class Settings(BaseSettings):
         "component starts. Turn off where a one-shot setup job does it.",
     )
     log_level: str = Field("INFO", description="Log level of every component.")
+    log_format: Literal["json", "text"] = Field(
+        "json",
+        description="json: one JSON object per line (run ids as fields); text: for people "
+        "(what `openruns dev` uses unless this is set).",
+    )
+    max_request_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body the API accepts (413 beyond)."
+    )
 
     _split = field_validator("http_allow", mode="before")(_split_csv)
 

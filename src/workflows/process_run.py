@@ -119,8 +119,9 @@ class ProcessRunWorkflow:
             self._close_current(StepState.CANCELLED, "the run was cancelled")
             self._publish()
             raise
-        except ApplicationError:
+        except ApplicationError as exc:
             self._publish()
+            workflow.logger.info("run failed: %s", exc.message)
             raise
         except Exception as exc:  # a bug, not the process: fail the run, never loop
             self._close_current(StepState.FAILED, f"internal error: {exc}")
@@ -131,6 +132,7 @@ class ProcessRunWorkflow:
                 non_retryable=True,
             ) from exc
         self._publish()
+        workflow.logger.info("run succeeded")
         return outputs
 
     async def _resolve(self, input: ProcessRunInput) -> ResolvedRun:

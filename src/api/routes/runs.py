@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response, status
 
 from api.deps import ApiKeyDep, SessionDep, SettingsDep, TemporalDep
+from api.middleware import annotate
 from openruns.models import Page, Run, RunCreate
 from openruns.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from openruns.services import runs as service
@@ -49,6 +50,7 @@ async def start_run(
         ),
         wait=wait,
     )
+    annotate(run_id=started.run.id)
     if not started.created:
         response.headers["Idempotent-Replayed"] = "true"
     return started.run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 import time
@@ -91,6 +92,8 @@ def run_dev(settings: Settings) -> int:
         key = asyncio.run(_prepare(settings))
         openruns = [str(Path(sys.executable).parent / "openruns")]
         child_env = {"OPENRUNS_AUTO_SETUP": "false"}
+        if "OPENRUNS_LOG_FORMAT" not in os.environ:
+            child_env["OPENRUNS_LOG_FORMAT"] = "text"  # a person reads these lines
         for component in ("worker", "api"):
             stack.spawn(component, [*openruns, component], child_env)
         wait_for_port(settings.api_port, timeout=60, host=settings.api_host)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import os
 import sys
 
 import typer
 
 from openruns.cli import schedules
+from openruns.logs import configure_logging
 from openruns.settings import Settings
 
 app = typer.Typer(help="OpenRuns: runs of business automations on Temporal.", no_args_is_help=True)
@@ -19,9 +20,7 @@ app.add_typer(schedules.app, name="schedule")
 
 def _settings() -> Settings:
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     return settings
 
 
@@ -30,7 +29,11 @@ def dev() -> None:
     """Start the whole stack on this machine: Temporal + UI, worker, API, SMTP gateway."""
     from openruns.cli.dev import run_dev
 
-    sys.exit(run_dev(_settings()))
+    settings = Settings()
+    if "OPENRUNS_LOG_FORMAT" not in os.environ:
+        settings.log_format = "text"  # make dev: a person reads these lines
+    configure_logging(settings)
+    sys.exit(run_dev(settings))
 
 
 @app.command()
@@ -54,7 +57,8 @@ def api() -> None:
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.lower(),
-        access_log=False,
+        log_config=None,  # keep configure_logging's handler: JSON lines, secrets redacted
+        access_log=False,  # RequestLog writes one structured line per request instead
     )
 
 
