@@ -23,7 +23,7 @@ from temporalio.client import Client
 
 from openruns.settings import Settings
 from openruns.store import Database
-from openruns.store.tables import IdempotencyKeyRow, RevisionRow, ProcessRow
+from openruns.store.tables import IdempotencyKeyRow, ProcessRow, RevisionRow
 from tests.helpers import free_port
 from tests.helpers.api import create_process
 from tests.helpers.apps import api_client
