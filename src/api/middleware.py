@@ -12,6 +12,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import orjson
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("openruns.api.requests")
@@ -25,8 +26,12 @@ def annotate(**fields: Any) -> None:
         current.update(fields)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised from ``receive``: an HTTPException, so FastAPI's body parsing passes it on as is
+    (it turns any other exception while reading the body into a 400)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(413, message)
 
 
 async def _send_error(send: Send, status: int, message: str) -> None:
@@ -65,7 +70,7 @@ class BodyLimit:
             incoming = await receive()
             received += len(incoming.get("body", b""))
             if received > self.limit:
-                raise _TooLarge()
+                raise _TooLarge(message)
             return incoming
 
         async def tracking_send(outgoing: Message) -> None:
