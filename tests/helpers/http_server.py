@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -27,6 +28,10 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/status/"):
             code = int(path.rsplit("/", 1)[1])
             self._send(code, {"error": f"status {code}"})
+        elif path == "/slow":  # a slow receiver: requests are in flight when a worker dies
+            time.sleep(0.3)
+            payload = json.loads(body) if body else None
+            self._send(200, {"method": self.command, "json": payload})
         elif path == "/echo":
             payload = json.loads(body) if body else None
             self._send(200, {"method": self.command, "json": payload})
@@ -54,6 +59,9 @@ class LocalHttpServer(ThreadingHTTPServer):
         self.requests: list[dict[str, Any]] = []
         self.counts: Counter[str] = Counter()
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that died mid-request (a killed worker) is what fault tests do
 
     @property
     def url(self) -> str:
