@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api.deps import VerifiedKeys
 from api.errors import install_exception_handlers
 from api.middleware import BodyLimit, RequestLog
+from api.openapi import ERROR_RESPONSES
 from api.routes import health, processes, runs, schedules
 from openruns import __version__
 from openruns.settings import Settings
@@ -50,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     app.add_middleware(RequestLog)  # outermost of the two: it sees the 413s too
     app.include_router(health.router, prefix="/v2")
-    app.include_router(processes.router, prefix="/v2")
-    app.include_router(runs.router, prefix="/v2")
-    app.include_router(schedules.router, prefix="/v2")
+    app.include_router(processes.router, prefix="/v2", responses=ERROR_RESPONSES)
+    app.include_router(runs.router, prefix="/v2", responses=ERROR_RESPONSES)
+    app.include_router(schedules.router, prefix="/v2", responses=ERROR_RESPONSES)
     return app

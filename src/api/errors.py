@@ -13,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from temporalio.service import RPCError
 
+from api.openapi import allowed_methods
 from openruns.definition.validate import format_path
 from openruns.errors import OpenRunsError
 from openruns.temporal import is_unavailable
@@ -46,10 +47,13 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "the request is not valid", details)
 
 
-async def _http(_: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     response = error_response(exc.status_code, str(exc.detail))
     response.headers.update(exc.headers or {})
+    if exc.status_code == 405:
+        methods = allowed_methods(request.app, request.url.path)
+        response.headers["Allow"] = ", ".join(methods) or response.headers.get("Allow", "")
     return response
 
 
