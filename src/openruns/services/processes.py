@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from openruns.definition import Definition, parse_definition
-from openruns.errors import Conflict, NotFound
+from openruns.errors import Conflict, InvalidInput, NotFound, error_detail
 from openruns.models import DraftSave, Process, ProcessCreate
 from openruns.pagination import decode_token, encode_token
 from openruns.settings import Settings
@@ -64,7 +64,13 @@ async def list_page(
     after = None
     if token:
         state = decode_token(token)
-        after = (datetime.fromisoformat(state["c"]), state["i"])
+        try:
+            after = (datetime.fromisoformat(state["c"]), str(state["i"]))
+        except (KeyError, TypeError, ValueError):  # a token of another list, or tampered with
+            raise InvalidInput(
+                "invalid continuation_token",
+                [error_detail(("continuation_token",), "not a token of this list")],
+            ) from None
     rows = await repo.list_processes(session, limit + 1, after)
     page = rows[:limit]
     items = [to_model(p, await repo.get_revision(session, p.id, p.draft_revision)) for p in page]
