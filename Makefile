@@ -24,7 +24,10 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) lint typecheck  ## the whole suite against a real Temporal dev server
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not faults" $(PYTEST_ARGS)
+
+test-faults: $(STAMP)  ## the long fault-injection runs (200 runs, 300 keys, 100 examples)
+	$(BIN)/pytest -m faults -s $(PYTEST_ARGS)
 
 bench: $(STAMP)  ## benchmarks against raw Temporal → docs/benchmarks.md (not part of test)
 	$(BIN)/python -m bench $(BENCH_ARGS)
