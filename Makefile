@@ -24,13 +24,17 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # `make test` runs the whole suite twice, once per metadata store, one after the other: the
-# suite is short (seconds to minutes), and two pytest runs side by side on two shared cores
-# would only make timing-sensitive tests slower. The second pass skips the e2e tests: they
-# pick their own store (make dev: SQLite; the replica tests: always PostgreSQL).
+# suite is short (minutes), and two pytest runs side by side on two shared cores would only
+# make timing-sensitive tests slower. The second pass skips the e2e tests: they pick their own
+# store (make dev: SQLite; the replica tests: always PostgreSQL). The long fault-injection runs
+# are `make test-faults`; `make test` keeps a fast version of each.
 test: $(STAMP) lint typecheck test-sqlite test-postgres  ## lint, types, then every test on both stores
 
 test-sqlite: $(STAMP)  ## the whole suite with SQLite metadata (the default store)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not faults" $(PYTEST_ARGS)
+
+test-faults: $(STAMP)  ## the long fault-injection runs (200 runs, 300 keys, 100 examples)
+	$(BIN)/pytest -m faults -s $(PYTEST_ARGS)
 
 test-postgres: $(STAMP)  ## the suite with PostgreSQL metadata (a fresh database per test, 127.0.0.1:5432)
 	OPENRUNS_TEST_DATABASE=postgres $(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)

@@ -22,6 +22,7 @@ from activities.files import FileActivities
 from activities.http import HttpActivities
 from activities.plugins import plugin_activities
 from activities.runs import RunActivities
+from openruns.logs import configure_logging
 from openruns.plugins import load_plugins
 from openruns.settings import Settings
 from openruns.setup import ensure_ready
@@ -108,7 +109,7 @@ async def run_worker(settings: Settings) -> None:
 
 def main() -> None:
     settings = Settings()
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings)
     asyncio.run(run_worker(settings))
 
 

@@ -23,7 +23,12 @@ from openruns.definition.steps import HttpArgs
 from openruns.models import StepActivityInput
 
 MAX_RESPONSE_BYTES = 1024 * 1024
-_METADATA_HOSTS = {"metadata.google.internal", "metadata.goog"}
+_METADATA_HOSTS = {"metadata.google.internal", "metadata.goog", "metadata.azure.internal"}
+# Cloud metadata services outside the link-local range: AWS over IPv6, Alibaba Cloud.
+_METADATA_ADDRESSES = {
+    ipaddress.ip_address("fd00:ec2::254"),
+    ipaddress.ip_address("100.100.100.200"),
+}
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -41,7 +46,19 @@ def _parse_allow(entries: list[str]) -> tuple[set[str], list[Network]]:
 def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
-    return address.is_loopback or address.is_link_local or address.is_unspecified
+    return (
+        address.is_loopback
+        or address.is_link_local
+        or address.is_unspecified
+        or address in _METADATA_ADDRESSES
+    )
+
+
+def _loggable(url: str) -> str:
+    """The URL without credentials, query or fragment (they may hold secrets)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
 
 
 class HttpActivities:
@@ -58,7 +75,7 @@ class HttpActivities:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ApplicationError(f"not an http(s) URL: {url!r}", non_retryable=True)
-        host = parts.hostname.lower()
+        host = parts.hostname.lower().rstrip(".")  # "metadata.google.internal." is the same host
         if host in self._allow_hosts:
             return
         if host in _METADATA_HOSTS:
@@ -105,6 +122,13 @@ class HttpActivities:
             ) from None
 
         status = response.status_code
+        activity.logger.info(
+            "%s %s -> %s",
+            args.method,
+            _loggable(args.url),
+            status,
+            extra={"step_id": call.step_id, "status": status, "attempt": activity.info().attempt},
+        )
         if not (200 <= status < 300) and status not in args.ok_status:
             snippet = body[:200].decode(errors="replace")
             raise ApplicationError(

@@ -6,10 +6,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from api.deps import VerifiedKeys
+from api.deps import VerifiedKeys, single_query_values
 from api.errors import install_exception_handlers
+from api.middleware import BodyLimit, RequestLog
+from api.openapi import ERROR_RESPONSES
 from api.routes import (
     email_triggers,
     files,
@@ -21,6 +23,7 @@ from api.routes import (
     step_types,
     test_suite,
 )
+from api.routes.files import MULTIPART_OVERHEAD
 from api.ui import mount_ui
 from openruns import __version__
 from openruns.plugins import load_plugins
@@ -57,16 +60,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Runs of business automations on Temporal. Every run is a Temporal "
         "workflow whose workflow ID is the run ID.",
         lifespan=lifespan,
+        dependencies=[Depends(single_query_values)],
     )
     install_exception_handlers(app)
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_request_bytes,
+        # Uploads (the API's and the web UI's forms) check the file size limit themselves.
+        upload_limit=settings.max_file_bytes + MULTIPART_OVERHEAD,
+        uploads=("/v2/files", "/ui/"),
+    )
+    app.add_middleware(RequestLog)  # outermost of the two: it sees the 413s too
     app.include_router(health.router, prefix="/v2")
-    app.include_router(processes.router, prefix="/v2")
-    app.include_router(run_actions.router, prefix="/v2")
-    app.include_router(runs.router, prefix="/v2")
-    app.include_router(schedules.router, prefix="/v2")
-    app.include_router(files.router, prefix="/v2")
-    app.include_router(email_triggers.router, prefix="/v2")
-    app.include_router(step_types.router, prefix="/v2")
-    app.include_router(test_suite.router, prefix="/v2")
+    for module in (
+        processes,
+        run_actions,
+        runs,
+        schedules,
+        files,
+        email_triggers,
+        step_types,
+        test_suite,
+    ):
+        app.include_router(module.router, prefix="/v2", responses=ERROR_RESPONSES)
     mount_ui(app)  # the web UI at /ui (after the error handlers it renders as pages)
     return app

@@ -11,7 +11,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from openruns.errors import Unauthorized
+from openruns.errors import InvalidInput, Unauthorized, error_detail
 from openruns.settings import Settings
 from openruns.store import Database
 from openruns.store.apikeys import hash_key, verify_key
@@ -35,6 +35,19 @@ async def get_session(
 ) -> AsyncIterator[AsyncSession]:
     async with database.sessions() as session:
         yield session
+
+
+async def single_query_values(request: Request) -> None:
+    """No endpoint takes a list in the query string, so a parameter given twice is ambiguous
+    (which one counts?) and refused instead of silently using the last."""
+    seen: set[str] = set()
+    for key, _ in request.query_params.multi_items():
+        if key in seen:
+            raise InvalidInput(
+                f"query parameter {key!r} is given more than once",
+                [error_detail((key,), "given more than once")],
+            )
+        seen.add(key)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -8,16 +8,22 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from temporalio.service import RPCError
 
+from api.openapi import allowed_methods
 from openruns.definition.validate import format_path
 from openruns.errors import OpenRunsError
 from openruns.temporal import is_unavailable
 
 log = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = "5"
+# PostgreSQL SQLSTATEs that mean "cannot reach the database right now": connection exceptions,
+# insufficient resources, operator intervention (shutdown), authorization, a database that
+# does not exist (dropped) or does not accept connections (ALLOW_CONNECTIONS false).
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P", "28", "3D000", "55000")
 
 
 def error_response(status: int, message: str, details: list[Any] | None = None) -> JSONResponse:
@@ -41,24 +47,48 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "the request is not valid", details)
 
 
-async def _http(_: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     response = error_response(exc.status_code, str(exc.detail))
     response.headers.update(exc.headers or {})
+    if exc.status_code == 405:
+        methods = allowed_methods(request.app, request.url.path)
+        response.headers["Allow"] = ", ".join(methods) or response.headers.get("Allow", "")
     return response
 
 
 async def _temporal(_: Request, exc: Exception) -> JSONResponse:
     if is_unavailable(exc):
         log.warning("Temporal unavailable: %s", exc)
-        return error_response(503, f"Temporal is unavailable, try again later: {exc}")
+        response = error_response(503, f"Temporal is unavailable, try again later: {exc}")
+        response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+        return response
     log.exception("Temporal call failed", exc_info=exc)
     return error_response(502, f"Temporal refused the request: {exc}")
 
 
-async def _database(_: Request, exc: Exception) -> JSONResponse:
-    log.warning("metadata store unavailable: %s", exc)
-    return error_response(503, "the metadata store is unavailable, try again later")
+def store_unavailable(exc: BaseException) -> bool:
+    """True when a database error means the store cannot be used right now (→ 503)."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | OSError):
+        return True
+    if isinstance(exc, DBAPIError):
+        state = getattr(exc.orig, "sqlstate", None)
+        return exc.connection_invalidated or (
+            isinstance(state, str) and state.startswith(_UNAVAILABLE_SQLSTATES)
+        )
+    return False
+
+
+async def _database(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, DataError):  # e.g. a NUL character PostgreSQL cannot store in text
+        return error_response(422, "a value in the request cannot be stored", [str(exc.orig)])
+    if not store_unavailable(exc):
+        return await _unexpected(request, exc)
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+    log.warning("metadata store unavailable: %s", reason)
+    response = error_response(503, f"the metadata store is unavailable, try again later ({reason})")
+    response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+    return response
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -75,7 +105,7 @@ def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(RPCError, _temporal)
-    for db_error in (OperationalError, InterfaceError, PoolTimeout):
+    for db_error in (DBAPIError, PoolTimeout):
         app.add_exception_handler(db_error, _database)
     # A lazy Temporal client that cannot connect raises RuntimeError; a refused socket, OSError.
     # They get handlers of their own: the catch-all Exception handler re-raises after answering.

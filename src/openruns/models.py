@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from openruns.states import RunState, Stage, Trigger
 
@@ -137,10 +137,14 @@ class Process(BaseModel):
     updated_at: datetime
 
 
+# Names are shown in lists and logs: no control characters (PostgreSQL cannot store NUL).
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
+
 class ProcessCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
     description: str | None = Field(None, max_length=10_000)
     definition: dict[str, Any] | str = Field(description="An object, or YAML/JSON text.")
 
@@ -157,9 +161,9 @@ class DraftSave(BaseModel):
 class RunCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    process_id: str = Field(min_length=1, max_length=64)
+    process_id: str = Field(min_length=1, max_length=64, pattern=PRINTABLE)
     stage: Stage = Stage.PUBLISHED
-    name: str | None = Field(None, max_length=200)
+    name: str | None = Field(None, max_length=200, pattern=PRINTABLE)
     inputs: dict[str, Any] | list[Any] | None = None
     file_ids: list[str] = Field(default_factory=list, max_length=100)
     trigger: Literal[Trigger.MANUAL, Trigger.API] = Trigger.API
@@ -199,7 +203,7 @@ class EmailTriggerUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     permission: EmailPermission | None = None
     allowed_senders: list[str] | None = Field(
         None,

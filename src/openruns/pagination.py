@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -31,3 +32,20 @@ def decode_token(token: str) -> dict[str, Any]:
             [error_detail(("continuation_token",), "not a token this API issued")],
         )
     return state
+
+
+def encode_keyset(created_at: datetime, item_id: str) -> str:
+    """A token for lists ordered by (created_at, id): the last item already seen."""
+    return encode_token({"c": created_at.isoformat(), "i": item_id})
+
+
+def decode_keyset(token: str) -> tuple[datetime, str]:
+    """The (created_at, id) inside a token of ``encode_keyset``; any other token is a 422."""
+    state = decode_token(token)
+    try:
+        return datetime.fromisoformat(state["c"]), str(state["i"])
+    except (KeyError, TypeError, ValueError):  # a token of another list, or tampered with
+        raise InvalidInput(
+            "invalid continuation_token",
+            [error_detail(("continuation_token",), "not a token of this list")],
+        ) from None

@@ -143,6 +143,14 @@ class Settings(BaseSettings):
     email_from: str | None = Field(
         None, description="From address of the `email` step; default noreply@<email_domain>."
     )
+    log_format: Literal["json", "text"] = Field(
+        "json",
+        description="json: one JSON object per line (run ids as fields); text: for people "
+        "(what `openruns dev` uses unless this is set).",
+    )
+    max_request_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body the API accepts (413 beyond)."
+    )
 
     _split = field_validator("http_allow", "email_member_domains", "plugins", mode="before")(
         _split_csv

@@ -105,6 +105,7 @@ class ProcessRunWorkflow:
     async def run(self, input: ProcessRunInput) -> dict[str, Any]:
         self._input = input
         self._started_at = workflow.now()
+        templates.start_run_budget()  # one template budget for the whole run
         definition_data, inputs = input.definition, input.inputs
         revision = input.revision
         if definition_data is None:
@@ -143,8 +144,9 @@ class ProcessRunWorkflow:
             self._close_current(StepState.CANCELLED, "the run was cancelled")
             self._publish()
             raise
-        except ApplicationError:
+        except ApplicationError as exc:
             self._publish()
+            workflow.logger.info("run failed: %s", exc.message)
             raise
         except Exception as exc:  # a bug, not the process: fail the run, never loop
             self._close_current(StepState.FAILED, f"internal error: {exc}")
@@ -155,6 +157,7 @@ class ProcessRunWorkflow:
                 non_retryable=True,
             ) from exc
         self._publish()
+        workflow.logger.info("run succeeded")
         return outputs
 
     async def _resolve(self, input: ProcessRunInput) -> ResolvedRun:

@@ -261,3 +261,37 @@ async def test_starttls_when_a_certificate_is_configured(
         message = make_message("a@b.test", address, subject="over TLS")
         delivery = await send(gateway.port, "a@b.test", address, message, starttls=True)
     assert delivery.code == 250, delivery
+
+
+async def test_store_write_locked_is_451_and_nothing_half_written(
+    api: httpx.AsyncClient, worker: object, gateway: Gateway, settings: Settings
+) -> None:
+    """Another process holds SQLite's write lock: a message whose attachment must be recorded
+    gets 451 and leaves no file row and no run; after the lock is gone, one run."""
+    from sqlalchemy import func, select
+
+    from openruns.store import Database
+    from openruns.store.tables import FileRow
+    from tests.security.test_store_unavailable import sqlite_locked
+
+    if not (settings.database_url or "").startswith("sqlite"):
+        pytest.skip("a SQLite write lock (PostgreSQL outages: tests/security)")
+    process = await create_process(api, SIMPLE, publish=True)
+    address = process["email_address"]
+    message = make_message("a@b.test", address, message_id=f"<{uuid.uuid4()}@b.test>")
+    message.add_attachment(b"id,total\n1,2\n", maintype="text", subtype="csv", filename="t.csv")
+
+    with sqlite_locked(Path(settings.database_url.split("///", 1)[1])):  # type: ignore[union-attr]
+        locked = await send(gateway.port, "a@b.test", address, message)
+    assert locked.code == 451 and locked.text.startswith("4.3.0"), locked
+    database = Database.from_settings(settings)
+    try:
+        async with database.sessions() as session:
+            assert await session.scalar(select(func.count()).select_from(FileRow)) == 0
+    finally:
+        await database.dispose()
+    assert await runs_of(api, process["id"]) == []
+
+    delivered = await send(gateway.port, "a@b.test", address, message)
+    assert delivered.code == 250, delivered
+    assert (await wait_for_state(api, delivered.text.split()[-1]))["state"] == "Succeeded"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -26,6 +28,10 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/status/"):
             code = int(path.rsplit("/", 1)[1])
             self._send(code, {"error": f"status {code}"})
+        elif path == "/slow":  # a slow receiver: requests are in flight when a worker dies
+            time.sleep(0.3)
+            payload = json.loads(body) if body else None
+            self._send(200, {"method": self.command, "json": payload})
         elif path == "/echo":
             payload = json.loads(body) if body else None
             self._send(200, {"method": self.command, "json": payload})
@@ -46,15 +52,21 @@ class _Handler(BaseHTTPRequestHandler):
 class LocalHttpServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        if ":" in host:
+            self.address_family = socket.AF_INET6
+        super().__init__((host, 0), _Handler)
         self.requests: list[dict[str, Any]] = []
         self.counts: Counter[str] = Counter()
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that died mid-request (a killed worker) is what fault tests do
+
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        host = self.server_address[0]
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.server_address[1]}"
 
     def __enter__(self) -> LocalHttpServer:
         self._thread.start()

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response, status
 
 from api.deps import ApiKeyDep, DatabaseDep, SessionDep, SettingsDep, TemporalDep
+from api.middleware import annotate
 from openruns.models import Page, Run, RunCreate
 from openruns.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from openruns.run_actions import ArchivedFilter
@@ -51,6 +52,7 @@ async def start_run(
         ),
         wait=wait,
     )
+    annotate(run_id=started.run.id)
     if not started.created:
         response.headers["Idempotent-Replayed"] = "true"
     return started.run
@@ -62,7 +64,7 @@ async def list_runs(
     database: DatabaseDep,
     settings: SettingsDep,
     _: ApiKeyDep,
-    process_id: Annotated[str | None, Query(max_length=64)] = None,
+    process_id: Annotated[str | None, Query(pattern=service.SAFE_VALUE)] = None,
     stage: Stage | None = None,
     state: RunState | None = None,
     trigger: Trigger | None = None,
@@ -70,7 +72,7 @@ async def list_runs(
         str | None, Query(max_length=500, description="Words that must all occur (see README).")
     ] = None,
     archived: ArchivedFilter = ArchivedFilter.FALSE,
-    schedule_id: Annotated[str | None, Query(max_length=64)] = None,
+    schedule_id: Annotated[str | None, Query(pattern=service.SAFE_VALUE)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     continuation_token: str | None = None,
 ) -> Page[Run]:

@@ -110,6 +110,8 @@ def run_dev(settings: Settings) -> int:
         key = asyncio.run(_prepare(settings))
         openruns = [str(Path(sys.executable).parent / "openruns")]
         child_env = {"OPENRUNS_AUTO_SETUP": "false", PLUGINS_ENV: ",".join(settings.plugins)}
+        if "OPENRUNS_LOG_FORMAT" not in os.environ:
+            child_env["OPENRUNS_LOG_FORMAT"] = "text"  # a person reads these lines
         for component in ("worker", "api", "smtp"):
             stack.spawn(component, [*openruns, component], child_env)
         wait_for_port(settings.api_port, timeout=60, host=settings.api_host)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sys
 
@@ -11,6 +10,7 @@ import typer
 
 from openruns.cli import schedules
 from openruns.cli.runs import runs_app, test_app
+from openruns.logs import configure_logging
 from openruns.settings import Settings
 
 app = typer.Typer(help="OpenRuns: runs of business automations on Temporal.", no_args_is_help=True)
@@ -23,9 +23,7 @@ app.add_typer(test_app, name="test")
 
 def _settings() -> Settings:
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     return settings
 
 
@@ -45,7 +43,11 @@ def dev() -> None:
     """Start the whole stack on this machine: Temporal + UI, worker, API, SMTP gateway."""
     from openruns.cli.dev import run_dev, with_example_plugins
 
-    settings = with_example_plugins(_settings())
+    settings = Settings()
+    if "OPENRUNS_LOG_FORMAT" not in os.environ:
+        settings.log_format = "text"  # make dev: a person reads these lines
+    configure_logging(settings)
+    settings = with_example_plugins(settings)
     _load_plugins(settings)
     sys.exit(run_dev(settings))
 
@@ -74,7 +76,8 @@ def api() -> None:
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.lower(),
-        access_log=False,
+        log_config=None,  # keep configure_logging's handler: JSON lines, secrets redacted
+        access_log=False,  # RequestLog writes one structured line per request instead
     )
 
 

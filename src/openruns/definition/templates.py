@@ -12,54 +12,23 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, Undefined, nodes
-from jinja2.exceptions import SecurityError, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import Undefined, nodes
+from jinja2.exceptions import TemplateError
 
-MAX_RANGE = 10_000
-MAX_POWER_RESULT_BITS = 4096
-MAX_SEQUENCE_LENGTH = 1_000_000
+from openruns.definition.sandbox import ENV, budget_scope, start_run_budget
+from openruns.definition.sizes import MAX_RANGE, MAX_VALUE_LENGTH
+
+__all__ = ["MAX_RANGE", "MAX_VALUE_LENGTH", "start_run_budget", "render", "render_value", "parse"]
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
+_NO_IMPORTS = (nodes.Import, nodes.FromImport, nodes.Include, nodes.Extends)
+# Macros and recursive loops are refused: a call costs far more than a loop iteration, so
+# they are the one way to spend the operation budget slowly enough to stall a worker.
+_NO_MACROS = (nodes.Macro, nodes.CallBlock)
 
 
 class TemplateFailure(Exception):
     """A template that does not parse or does not evaluate."""
-
-
-def _safe_range(*args: int) -> range:
-    result = range(*args)
-    if len(result) > MAX_RANGE:
-        raise SecurityError(f"range() is limited to {MAX_RANGE} items")
-    return result
-
-
-class _Environment(ImmutableSandboxedEnvironment):
-    """A sandbox that also bounds the operators that could exhaust memory or CPU."""
-
-    intercepted_binops = frozenset({"**", "*"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**":
-            if isinstance(left, int) and isinstance(right, int) and right > 0:
-                if abs(left) > 1 and right * max(abs(left).bit_length(), 1) > MAX_POWER_RESULT_BITS:
-                    raise SecurityError("the result of ** is too large")
-        elif operator == "*":
-            for seq, count in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(count, int):
-                    if len(seq) * count > MAX_SEQUENCE_LENGTH:
-                        raise SecurityError("the result of * is too large")
-        return super().call_binop(context, operator, left, right)
-
-
-def _make_environment() -> _Environment:
-    env = _Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-    env.filters.pop("random", None)  # non-deterministic: not allowed in workflow code
-    env.globals["range"] = _safe_range
-    return env
-
-
-ENV = _make_environment()
 
 
 def is_template(value: Any) -> bool:
@@ -73,10 +42,29 @@ def _single_expression(text: str) -> str | None:
     return None
 
 
+def _refuse_internals(tree: nodes.Template) -> None:
+    """What the sandbox would refuse at run time anyway, refused when the definition is saved."""
+    if any(True for _ in tree.find_all(_NO_IMPORTS)):
+        raise TemplateFailure("templates cannot import, include or extend other templates")
+    if any(True for _ in tree.find_all(_NO_MACROS)) or any(
+        loop.recursive for loop in tree.find_all(nodes.For)
+    ):
+        raise TemplateFailure("templates cannot define macros or recursive loops")
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        if isinstance(node, nodes.Getattr):
+            name: Any = node.attr
+        else:
+            assert isinstance(node, nodes.Getitem)
+            name = getattr(node.arg, "value", None)
+        if isinstance(name, str) and name.startswith("_"):
+            raise TemplateFailure(f"templates cannot reach internal attributes ({name!r})")
+
+
 @lru_cache(maxsize=4096)
 def _compile(text: str) -> Any:
     expr = _single_expression(text)
     try:
+        _refuse_internals(ENV.parse(text if expr is None else "{{" + expr + "}}"))
         if expr is not None:
             return ("expr", ENV.compile_expression(expr, undefined_to_none=False))
         return ("text", ENV.from_string(text))
@@ -87,11 +75,8 @@ def _compile(text: str) -> Any:
 def parse(text: str) -> nodes.Template:
     """Parse ``text`` (raising ``TemplateFailure``) and return its syntax tree."""
     expr = _single_expression(text)
-    try:
-        _compile(text)
-        return ENV.parse(text if expr is None else "{{" + expr + "}}")
-    except TemplateError as exc:
-        raise TemplateFailure(f"template does not parse: {exc}") from None
+    _compile(text)
+    return ENV.parse(text if expr is None else "{{" + expr + "}}")
 
 
 def _jsonable(value: Any) -> Any:
@@ -114,14 +99,21 @@ def render(text: str, context: Mapping[str, Any]) -> Any:
     """Evaluate one template string against ``context``."""
     kind, compiled = _compile(text)
     try:
-        result = compiled(**context) if kind == "expr" else compiled.render(**context)
-        return _jsonable(result)
+        with budget_scope() as budget:
+            if kind == "expr":
+                return _jsonable(compiled(**context))
+            chunks = []
+            for chunk in compiled.generate(**context):
+                chunks.append(budget.built(chunk))
+            return budget.built("".join(chunks))
     except TemplateFailure:
         raise
     except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError) as exc:
         raise TemplateFailure(str(exc) or type(exc).__name__) from None
     except RecursionError:
         raise TemplateFailure("template recursion is too deep") from None
+    except MemoryError:
+        raise TemplateFailure("the template ran out of memory") from None
 
 
 def render_value(value: Any, context: Mapping[str, Any]) -> Any:

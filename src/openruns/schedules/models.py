@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from openruns.schedules.cron import check_cron, check_timezone
 from openruns.states import RunState
@@ -43,7 +43,7 @@ class ScheduleCreate(_ScheduleFields):
 
     timezone: str = Field("UTC", max_length=64, description="IANA time zone of `cron`.")
     overlap: Overlap = Overlap.SKIP
-    paused: bool = False
+    paused: StrictBool = False
 
     @field_validator("timezone")
     @classmethod
@@ -56,7 +56,7 @@ class SchedulePatch(_ScheduleFields):
 
     timezone: str | None = Field(None, max_length=64)
     overlap: Overlap | None = None
-    paused: bool | None = None
+    paused: StrictBool | None = None
 
     @field_validator("timezone")
     @classmethod

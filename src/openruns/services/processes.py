@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import lru_cache
 
 import orjson
@@ -13,7 +12,7 @@ from temporalio.client import Client
 from openruns.definition import Definition, parse_definition
 from openruns.errors import Conflict, NotFound
 from openruns.models import DraftSave, Process, ProcessCreate
-from openruns.pagination import decode_token, encode_token
+from openruns.pagination import decode_keyset, encode_keyset
 from openruns.services.calls import check_calls
 from openruns.settings import Settings
 from openruns.states import Stage
@@ -72,10 +71,7 @@ async def get(session: AsyncSession, process_id: str) -> Process:
 async def list_page(
     session: AsyncSession, limit: int, token: str | None
 ) -> tuple[list[Process], str | None]:
-    after = None
-    if token:
-        state = decode_token(token)
-        after = (datetime.fromisoformat(state["c"]), state["i"])
+    after = decode_keyset(token) if token else None
     rows = await repo.list_processes(session, limit + 1, after)
     page = rows[:limit]
     addresses = await email_repo.active_addresses(session, [p.id for p in page])
@@ -86,7 +82,7 @@ async def list_page(
     next_token = None
     if len(rows) > limit:
         last = page[-1]
-        next_token = encode_token({"c": last.created_at.isoformat(), "i": last.id})
+        next_token = encode_keyset(last.created_at, last.id)
     return items, next_token
 
 

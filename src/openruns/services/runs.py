@@ -57,7 +57,8 @@ T = TypeVar("T")
 WORKFLOW_TYPE = "ProcessRunWorkflow"
 STEPS_MEMO = "steps"
 SEARCH_TEXT_LIMIT = 2000
-_SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:@+\-]{1,128}$")
+SAFE_VALUE = r"^[A-Za-z0-9_.:@+\-]{1,128}$"  # ids in visibility queries (OpenAPI too)
+_SAFE_VALUE = re.compile(SAFE_VALUE)
 _WORD = re.compile(r"[\w@.+\-]+", re.UNICODE)
 
 

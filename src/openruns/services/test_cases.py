@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from temporalio.client import Client
 
 from openruns.errors import Conflict, InvalidInput, error_detail
 from openruns.models import Page, Run
-from openruns.pagination import decode_token, encode_token
+from openruns.pagination import decode_keyset, encode_keyset
 from openruns.services import runs
 from openruns.settings import Settings
 from openruns.states import RunState
@@ -72,10 +70,7 @@ async def add_test_case(
 async def list_page(
     database: Database, process_id: str, limit: int, token: str | None
 ) -> Page[TestCase]:
-    after = None
-    if token:
-        state = decode_token(token)
-        after = (datetime.fromisoformat(state["c"]), state["i"])
+    after = decode_keyset(token) if token else None
     async with database.session() as session:
         await process_repo.get_process(session, process_id)
         rows = await repo.page(session, process_id, after, limit + 1)
@@ -83,7 +78,7 @@ async def list_page(
     next_token = None
     if len(rows) > limit:
         last = items[-1]
-        next_token = encode_token({"c": last.created_at.isoformat(), "i": last.id})
+        next_token = encode_keyset(last.created_at, last.id)
     return Page[TestCase](items=items, continuation_token=next_token)
 
 

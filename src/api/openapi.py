@@ -1,0 +1,58 @@
+"""The error responses every API operation documents, in the one shape they all have.
+
+FastAPI documents only the success response and its own 422 schema (``{"detail": ...}``),
+which is not what OpenRuns sends. Each router is included with these responses instead, so
+``/openapi.json`` tells clients (and schemathesis) the truth about 400/401/404/409/413/422/503.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
+
+
+class ErrorBody(BaseModel):
+    """Every error: a message for people, details naming the offending fields."""
+
+    message: str
+    details: list[Any] = Field(default_factory=list)
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error("The body is not JSON"),
+    401: _error("No API key, or not a valid one"),
+    404: _error("The resource does not exist"),
+    409: _error("The request conflicts with the resource's state"),
+    413: _error("The request body is larger than OPENRUNS_MAX_REQUEST_BYTES"),
+    422: _error("The request is not valid; `details` name the offending paths"),
+    503: _error("Temporal or the metadata store is unavailable; retry after Retry-After"),
+}
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method the API serves at ``path`` (Starlette's 405 names only the first route's).
+
+    The most specific paths win: ``/v2/runs/actions`` is that path, not a run called
+    "actions" (``/v2/runs/{run_id}``).
+    """
+    routes: list[tuple[re.Pattern[str], int, list[str]]] | None = getattr(app.state, "allow", None)
+    if routes is None:
+        routes = [
+            (
+                re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"),
+                template.count("{"),
+                sorted(method.upper() for method in operations),
+            )
+            for template, operations in app.openapi()["paths"].items()
+        ]
+        app.state.allow = routes
+    matching = [(params, methods) for pattern, params, methods in routes if pattern.match(path)]
+    fewest = min((params for params, _ in matching), default=0)
+    return sorted({m for params, methods in matching if params == fewest for m in methods})

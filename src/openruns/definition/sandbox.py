@@ -1,0 +1,206 @@
+"""The template sandbox: Jinja2's immutable sandbox, plus a budget on what templates may cost.
+
+Jinja's sandbox keeps templates away from Python internals (``__class__``, ``__globals__``,
+``__subclasses__``) and from mutating data; it does not stop a template from burning CPU or
+memory (``range(10**9)``, nested loops, doubling a string thirty times, ``'x'|center(10**9)``).
+So here every loop iteration, call and filter spends one operation, and every value a
+template reads or builds counts its size as work; the limits hold for all the templates of one
+run together (``start_run_budget``), which keeps a run's template evaluation far below
+Temporal's two-second deadlock detector and a worker's memory. Exceeding a limit fails the
+step (or output) with a clear message; the run ends Failed and the worker carries on.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable, Iterable, Iterator, Sized
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from jinja2 import StrictUndefined
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from openruns.definition import sizes
+from openruns.definition.codegen import BudgetedCodeGenerator
+from openruns.definition.sizes import (
+    CALL_COST,
+    MAX_OPERATIONS,
+    MAX_POWER_RESULT_BITS,
+    MAX_RANGE,
+    MAX_VALUE_LENGTH,
+    MAX_WORK,
+)
+
+__all__ = ["MAX_OPERATIONS", "MAX_RANGE", "MAX_VALUE_LENGTH", "MAX_WORK", "ENV", "Budget"]
+
+
+class Budget:
+    """What the templates of one run have spent so far."""
+
+    __slots__ = ("operations", "work")
+
+    def __init__(self) -> None:
+        self.operations = 0
+        self.work = 0
+
+    def tick(self, cost: int = 1) -> None:
+        self.operations += cost
+        if self.operations > MAX_OPERATIONS:
+            raise SecurityError(
+                f"the run's templates exceeded {MAX_OPERATIONS:,} operations (loop iterations, "
+                "attribute lookups, operators, filters and calls)"
+            )
+
+    def read(self, value: Any) -> None:
+        """Count the size of a value an operation walks through."""
+        if isinstance(value, Sized) and not isinstance(value, range):
+            self.work += len(value)
+            if self.work > MAX_WORK:
+                raise SecurityError(
+                    f"the run's templates exceeded {MAX_WORK:,} characters and items of work"
+                )
+
+    def built(self, value: Any) -> Any:
+        """Count a value an operation built; refuse one larger than ``MAX_VALUE_LENGTH``."""
+        if isinstance(value, str | list | tuple | dict):
+            sizes.check_length(len(value))
+            self.read(value)
+        return value
+
+
+_budget: ContextVar[Budget | None] = ContextVar("openruns_template_budget", default=None)
+
+
+def start_run_budget() -> None:
+    """Give the current run (the calling task's context) one budget for all its templates."""
+    _budget.set(Budget())
+
+
+@contextmanager
+def budget_scope() -> Iterator[Budget]:
+    """The run's budget, or a fresh one for this evaluation when no run set one."""
+    current = _budget.get()
+    if current is not None:
+        yield current
+        return
+    token = _budget.set(fresh := Budget())
+    try:
+        yield fresh
+    finally:
+        _budget.reset(token)
+
+
+def _current() -> Budget:
+    return _budget.get() or Budget()
+
+
+def _safe_range(*args: int) -> range:
+    result = range(*args)
+    if len(result) > MAX_RANGE:
+        raise SecurityError(f"range() is limited to {MAX_RANGE:,} items")
+    return result
+
+
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "gteq": operator.ge,
+    "lt": operator.lt,
+    "lteq": operator.le,
+    "in": lambda a, b: a in b,
+    "notin": lambda a, b: a not in b,
+}
+
+
+def _metered(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter or test that spends from the budget (``wraps`` keeps Jinja's pass-arg mark)."""
+    precheck = sizes.FILTER_PRECHECKS.get(name)
+
+    @functools.wraps(func)
+    def metered(*args: Any, **kwargs: Any) -> Any:
+        budget = _current()
+        budget.tick()
+        values = [a for a in args if not sizes.is_jinja_context(a)]
+        for value in values:
+            budget.read(value)
+        if precheck is not None:
+            precheck(*values, **kwargs)
+        return budget.built(func(*args, **kwargs))
+
+    return metered
+
+
+class BudgetedEnvironment(ImmutableSandboxedEnvironment):
+    """The immutable sandbox whose loops, calls, filters, operators and output spend a budget."""
+
+    code_generator_class = BudgetedCodeGenerator
+    intercepted_binops = frozenset({"**", "*", "+", "%"})
+
+    def guard_loop(self, iterable: Iterable[Any]) -> Iterator[Any]:
+        budget = _current()
+        for item in iterable:
+            budget.tick()
+            yield item
+
+    def join_parts(self, parts: tuple[Any, ...]) -> str:
+        return _current().built("".join(map(str, parts)))
+
+    def compare(self, left: Any, *chain: Any) -> Any:
+        budget, result = _current(), True
+        for op, right in zip(chain[::2], chain[1::2], strict=True):
+            budget.read(left)
+            budget.read(right)
+            result = _COMPARE[op](left, right)
+            if not result:
+                return result
+            left = right
+        return result
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            if isinstance(left, int) and isinstance(right, int) and right > 0:
+                if abs(left) > 1 and right * max(abs(left).bit_length(), 1) > MAX_POWER_RESULT_BITS:
+                    raise SecurityError("the result of ** is too large")
+        elif operator == "*":
+            for seq, count in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(count, int):
+                    sizes.check_length(len(seq) * count, "the result of *")
+        elif operator == "%" and isinstance(left, str):
+            sizes.check_percent_format(left)
+        budget = _current()
+        budget.tick()
+        return budget.built(super().call_binop(context, operator, left, right))
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        budget = _current()
+        budget.tick()
+        result = super().getitem(obj, argument)
+        return budget.built(result) if isinstance(argument, slice) else result
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        _current().tick()
+        return super().getattr(obj, attribute)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        budget = _current()
+        budget.tick(CALL_COST)
+        sizes.check_call(__obj, args)
+        return budget.built(super().call(__context, __obj, *args, **kwargs))
+
+
+def make_environment() -> BudgetedEnvironment:
+    env = BudgetedEnvironment(undefined=StrictUndefined, autoescape=False)
+    env.keep_trailing_newline = True
+    env.filters.pop("random", None)  # non-deterministic: not allowed in workflow code
+    env.globals.pop("lipsum", None)  # random, and unbounded
+    env.globals["range"] = _safe_range
+    env.filters = {name: _metered(name, f) for name, f in env.filters.items()}
+    env.tests = {name: _metered(name, f) for name, f in env.tests.items()}  # type: ignore[arg-type]
+    return env
+
+
+ENV = make_environment()

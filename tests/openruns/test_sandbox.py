@@ -1,0 +1,98 @@
+"""The template sandbox refuses escapes and bounds the work a template can do.
+
+Each attack either fails to save (``parse``) or fails to render with a clear message; none
+may run for long or allocate much (the per-test timeout would catch one that did).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from openruns.definition import templates
+from openruns.definition.sandbox import Budget, budget_scope
+from openruns.definition.sizes import MAX_OPERATIONS
+
+CONTEXT = {"inputs": {"text": "a" * 1000, "numbers": list(range(100)), "n": 5}, "steps": {}}
+
+REFUSED_AT_SAVE = {
+    "{{ ().__class__ }}": "internal attributes",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}": "internal attributes",
+    "{{ cycler.__init__.__globals__ }}": "internal attributes",
+    "{{ self.__init__.__globals__['os'] }}": "internal attributes",
+    "{{ inputs['__class__'] }}": "internal attributes",
+    "{% import 'os' as os %}": "cannot import",
+    "{% from 'x' import y %}": "cannot import",
+    "{% include '/etc/passwd' %}": "cannot import",
+    "{% extends 'base' %}": "cannot import",
+    "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}": "macros",
+    "{% for x in [1] recursive %}{{ loop([x]) }}{% endfor %}": "recursive loops",
+    "{{ foo( }}": "does not parse",
+}
+
+FAILS_AT_RUN = {
+    "{{ range(10**9) | list }}": "range() is limited",
+    "{{ 7 ** 1000000 }}": "** is too large",
+    "{{ 'x' * 10**9 }}": "the result of *",
+    "{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}": "operations",
+    "{% for i in range(10000) %}{% for j in range(10000) %}{{ j }}{% endfor %}{% endfor %}": (
+        "operations"
+    ),
+    "{% set x = 'a' * 1000000 %}{% set x = x ~ x %}{% set x = x ~ x %}{{ x }}": "characters",
+    "{% set x = ['a'] * 1000000 %}{{ (x + x + x) | length }}": "characters or items",
+    "{{ 'x' | center(10**9) }}": "center",
+    "{{ 'x'.ljust(10**9) }}": "ljust",
+    "{{ 'a' | indent(10**9) }}": "indent",
+    "{{ '%0999999999d' % 1 }}": "format widths",
+    "{{ '%*d' % (10**9, 1) }}": "computed widths",
+    "{{ '{:>999999999}'.format(1) }}": "format widths",
+    "{{ '{:{w}}'.format(1, w=10**9) }}": "computed widths",
+    "{{ ('a' * 1000000).replace('a', 'bbbbbbbbbb') }}": "replace",
+    "{{ inputs.text | replace('', inputs.text * 1000) }}": "replace",
+    "{{ [1] | slice(10**9) | list }}": "slice",
+    "{{ [1] | batch(10**9, 0) | list }}": "batch",
+    "{{ ('x' * 1000).join(range(10000)) }}": "join",
+    "{{ lipsum(10**6) }}": "undefined",
+    "{{ [].append }}": "unsafe",
+}
+
+
+@pytest.mark.parametrize("text", REFUSED_AT_SAVE)
+def test_refused_when_the_definition_is_saved(text: str) -> None:
+    with pytest.raises(templates.TemplateFailure, match=re.escape(REFUSED_AT_SAVE[text])):
+        templates.parse(text)
+
+
+@pytest.mark.parametrize("text", FAILS_AT_RUN)
+def test_fails_cleanly_when_rendered(text: str) -> None:
+    templates.parse(text)  # saves: it is only too costly once it runs
+    with pytest.raises(templates.TemplateFailure, match=re.escape(FAILS_AT_RUN[text])):
+        templates.render(text, CONTEXT)
+
+
+def test_ordinary_templates_still_work() -> None:
+    assert templates.render("{{ inputs.numbers | sum }}", CONTEXT) == 4950
+    assert templates.render("{% for i in inputs.numbers[:3] %}{{ i }},{% endfor %}", CONTEXT) == (
+        "0,1,2,"
+    )
+    assert templates.render("{{ 3 in inputs.numbers and inputs.n < 6 < 7 }}", CONTEXT) is True
+    assert templates.render("{{ '%05.1f' % 2.5 }} {{ '{:>4}'.format(7) }}", CONTEXT) == (
+        "002.5    7"
+    )
+    assert templates.render("{{ 'a' ~ inputs.n ~ 'b' }}", CONTEXT) == "a5b"
+    assert templates.render("{{ inputs.text | replace('a', 'bb') | length }}", CONTEXT) == 2000
+    rows = templates.render("{% for i in range(5000) %}{{ i % 10 }}{% endfor %}", CONTEXT)
+    assert len(rows) == 5000  # a few thousand iterations are well within budget
+
+
+def test_the_budget_is_shared_by_all_templates_of_a_run() -> None:
+    loop = "{% for i in range(10000) %}{% endfor %}"
+    with budget_scope() as budget:
+        assert isinstance(budget, Budget)
+        for _ in range(MAX_OPERATIONS // 10_000 - 1):
+            templates.render(loop, CONTEXT)
+        with pytest.raises(templates.TemplateFailure, match="operations"):
+            for _ in range(2):
+                templates.render(loop, CONTEXT)
+    templates.render(loop, CONTEXT)  # outside the run's scope: a fresh budget
