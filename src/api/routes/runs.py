@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from api.deps import ApiKeyDep, DatabaseDep, SessionDep, SettingsDep, TemporalDep
 from api.middleware import annotate
@@ -14,6 +14,8 @@ from openruns.run_actions import ArchivedFilter
 from openruns.services import run_list
 from openruns.services import runs as service
 from openruns.states import RunState, Stage, Trigger
+
+RunIdPath = Annotated[str, Path(pattern=service.SAFE_VALUE, description="A run id.")]
 
 router = APIRouter(tags=["runs"])
 
@@ -94,7 +96,7 @@ async def list_runs(
 
 @router.get("/runs/{run_id}")
 async def get_run(
-    run_id: str,
+    run_id: RunIdPath,
     temporal: TemporalDep,
     database: DatabaseDep,
     settings: SettingsDep,
@@ -111,7 +113,7 @@ async def get_run(
 
 @router.post("/runs/{run_id}/cancel", status_code=status.HTTP_202_ACCEPTED)
 async def cancel_run(
-    run_id: str, temporal: TemporalDep, settings: SettingsDep, _: ApiKeyDep
+    run_id: RunIdPath, temporal: TemporalDep, settings: SettingsDep, _: ApiKeyDep
 ) -> Run:
     """Request cancellation; the run ends Cancelled. 409 when it has already finished."""
     return await service.cancel_run(temporal, settings, run_id)
