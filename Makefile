@@ -37,7 +37,7 @@ test-faults: $(STAMP)  ## the long fault-injection runs (200 runs, 300 keys, 100
 	$(BIN)/pytest -m faults -s $(PYTEST_ARGS)
 
 test-postgres: $(STAMP)  ## the suite with PostgreSQL metadata (a fresh database per test, 127.0.0.1:5432)
-	OPENRUNS_TEST_DATABASE=postgres $(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
+	OPENRUNS_TEST_DATABASE=postgres $(BIN)/pytest -m "not e2e and not faults" $(PYTEST_ARGS)
 
 bench: $(STAMP)  ## benchmarks against raw Temporal → docs/benchmarks.md (not part of test)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -79,9 +79,20 @@ def store_unavailable(exc: BaseException) -> bool:
     return False
 
 
+def unstorable_value(exc: BaseException) -> bool:
+    """True when the database refused a value itself (SQLSTATE class 22, "data exception"):
+    e.g. a NUL character, which PostgreSQL cannot store in text. asyncpg's adapter reports
+    some of these as a plain DBAPIError, so the SQLSTATE decides, not the class."""
+    if isinstance(exc, DataError):
+        return True
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(exc, DBAPIError) and isinstance(state, str) and state.startswith("22")
+
+
 async def _database(request: Request, exc: Exception) -> JSONResponse:
-    if isinstance(exc, DataError):  # e.g. a NUL character PostgreSQL cannot store in text
-        return error_response(422, "a value in the request cannot be stored", [str(exc.orig)])
+    if unstorable_value(exc):
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+        return error_response(422, "a value in the request cannot be stored", [reason])
     if not store_unavailable(exc):
         return await _unexpected(request, exc)
     reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]

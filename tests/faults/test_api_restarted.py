@@ -26,8 +26,9 @@ async def test_api_killed_during_a_burst(stack: ProcessStack, keys: int) -> None
     assert stack.client is not None
     answers: dict[str, set[str]] = defaultdict(set)
     attempts = failures = 0
+    tag = uuid.uuid4().hex[:6]  # keys are per API key: unique to this test's burst
     async with stack.http() as http:
-        process_id = await create(http, DEFINITION, f"burst-{uuid.uuid4().hex[:6]}")
+        process_id = await create(http, DEFINITION, f"burst-{tag}")
 
     async def client(n: int) -> None:
         nonlocal attempts, failures
@@ -38,7 +39,7 @@ async def test_api_killed_during_a_burst(stack: ProcessStack, keys: int) -> None
                 attempts += 1
                 try:
                     response = await http.post(
-                        "/v2/runs", json=body, headers={"Idempotency-Key": f"order-{n}"}
+                        "/v2/runs", json=body, headers={"Idempotency-Key": f"order-{tag}-{n}"}
                     )
                 except httpx.TransportError:
                     response = None
@@ -47,7 +48,7 @@ async def test_api_killed_during_a_burst(stack: ProcessStack, keys: int) -> None
                     await asyncio.sleep(0.2)  # back off, then retry the same request
                     continue
                 assert response.status_code == 201, response.text
-                answers[f"order-{n}"].add(response.json()["id"])
+                answers[f"order-{tag}-{n}"].add(response.json()["id"])
                 asks -= 1
 
     burst = asyncio.gather(*(client(n) for n in range(keys)))

@@ -20,6 +20,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _reply(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            # The sender died mid-request (a SIGKILLed worker): nothing was delivered, so it
+            # is not counted as a request — the retry is the delivery.
+            self.close_connection = True
+            return
         self.server.requests.append(
             {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
         )
