@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import FileResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
 from api.deps import ApiKeyDep, SessionDep, SettingsDep
 from openruns.errors import InvalidInput, PayloadTooLarge
 from openruns.models import StoredFile
 from openruns.services import files as service
+from openruns.settings import Settings
 from openruns.store.blobs import BlobStore
 
 router = APIRouter(tags=["files"])
@@ -82,6 +84,11 @@ async def download_file(
     file_id: str, session: SessionDep, settings: SettingsDep, _: ApiKeyDep
 ) -> FileResponse:
     """The file's bytes, with its content type and name."""
+    return await file_download(session, settings, file_id)
+
+
+async def file_download(session: AsyncSession, settings: Settings, file_id: str) -> FileResponse:
+    """A stored file as an attachment download (the API's and the web UI's)."""
     stored = await service.get(session, file_id)
     return FileResponse(
         BlobStore.from_settings(settings).path(stored.sha256),

@@ -9,10 +9,11 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from temporalio.client import Client
 
 from api.deps import DatabaseDep, SessionDep, SettingsDep, TemporalDep
+from api.routes.files import file_download
 from api.ui.auth import CsrfSessionDep, UiSessionDep, safe_next
 from api.ui.render import FINAL_STATES, page
 from openruns.errors import InvalidInput, NotFound, error_detail
@@ -23,7 +24,6 @@ from openruns.services import files, processes, run_actions, run_list, runs
 from openruns.settings import Settings
 from openruns.states import RunState, Stage, Trigger
 from openruns.store import Database
-from openruns.store.blobs import BlobStore
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 PAGE_SIZE = 25
@@ -226,10 +226,4 @@ async def run_live(run_id: str, request: Request, ui: UiSessionDep, b: BackendsD
 async def download(
     file_id: str, _: UiSessionDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    stored = await files.get(session, file_id)
-    return FileResponse(
-        BlobStore.from_settings(settings).path(stored.sha256),
-        media_type=stored.content_type,
-        filename=stored.filename,
-        content_disposition_type="attachment",
-    )
+    return await file_download(session, settings, file_id)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -20,7 +19,7 @@ from openruns.run_actions import RunAction, RunActionResult, RunActionsRequest
 from openruns.services import archive, run_list, runs, test_cases
 from openruns.services.processes import load_definition
 from openruns.settings import Settings
-from openruns.states import RunState, Trigger
+from openruns.states import Trigger
 from openruns.store import Database
 from openruns.store import processes as process_repo
 from openruns.store.tables import ApiKeyRow
@@ -75,20 +74,7 @@ async def rerun(
     created = await runs.launch(client, settings, new_run_id, run_input)
     if not created or replay:
         return await runs.get_run(client, settings, new_run_id)
-    return Run(
-        id=new_run_id,
-        name=run_input.name,
-        process_id=run_input.process_id,
-        stage=run_input.stage,
-        revision=run_input.revision,
-        state=RunState.PENDING,
-        trigger=run_input.trigger,
-        inputs=run_input.inputs,
-        created_at=datetime.now(UTC),
-        rerun_of=run_id,
-        file_ids=run_input.file_ids,
-        temporal_ui_url=settings.run_ui_url(new_run_id),
-    )
+    return runs.pending_run(settings, new_run_id, run_input)
 
 
 async def _each(

@@ -200,6 +200,27 @@ async def launch(
     return True
 
 
+def pending_run(settings: Settings, run_id: str, run_input: ProcessRunInput) -> Run:
+    """The run just started with ``run_input``, as the API shows it (no Temporal round trip)."""
+    return Run(
+        id=run_id,
+        name=run_input.name,
+        process_id=run_input.process_id,
+        stage=run_input.stage,
+        revision=run_input.revision,
+        state=RunState.PENDING,
+        trigger=run_input.trigger,
+        inputs=run_input.inputs,
+        created_at=datetime.now(UTC),
+        rerun_of=run_input.rerun_of,
+        parent_run_id=run_input.parent_run_id,
+        schedule_id=run_input.schedule_id,
+        file_ids=run_input.file_ids,
+        email=run_input.email,
+        temporal_ui_url=settings.run_ui_url(run_id),
+    )
+
+
 async def start_run(
     client: Client,
     session: AsyncSession,
@@ -231,24 +252,7 @@ async def start_run(
         return Started(run, created=is_new_claim)
     if not is_new_claim or request.run_id:
         return Started(await get_run(client, settings, run_id), created=is_new_claim)
-    now = datetime.now(UTC)
-    return Started(
-        Run(
-            id=run_id,
-            name=run_input.name,
-            process_id=run_input.process_id,
-            stage=run_input.stage,
-            revision=run_input.revision,
-            state=RunState.PENDING,
-            trigger=run_input.trigger,
-            inputs=run_input.inputs,
-            created_at=now,
-            file_ids=run_input.file_ids,
-            email=run_input.email,
-            temporal_ui_url=settings.run_ui_url(run_id),
-        ),
-        created=True,
-    )
+    return Started(pending_run(settings, run_id, run_input), created=True)
 
 
 # ---- reading -------------------------------------------------------------------------------
