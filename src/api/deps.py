@@ -18,15 +18,17 @@ from openruns.store.apikeys import hash_key, verify_key
 from openruns.store.tables import ApiKeyRow
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies are ``async def`` even where they only read app.state: FastAPI runs a plain
+# ``def`` dependency in a worker thread, a thread hop per request for a dict lookup.
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     return request.app.state.database
 
 
-def get_temporal(request: Request) -> Client:
+async def get_temporal(request: Request) -> Client:
     return request.app.state.temporal
 
 

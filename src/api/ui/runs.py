@@ -96,7 +96,9 @@ class Backends:
     settings: Settings
 
 
-def _backends(temporal: TemporalDep, database: DatabaseDep, settings: SettingsDep) -> Backends:
+async def _backends(
+    temporal: TemporalDep, database: DatabaseDep, settings: SettingsDep
+) -> Backends:
     return Backends(temporal, database, settings)
 
 
