@@ -68,11 +68,13 @@ async def _count(client: Client, process_id: str) -> int:
     return (await client.count_workflows(f"ProcessId = '{process_id}'")).count
 
 
-async def test_temporal_down_is_451_then_the_same_message_starts_one_run(
-    tmp_path: Path, dev_server: DevServer
-) -> None:
+async def _mailbox(
+    tmp_path: Path, dev_server: DevServer, task_queue: str
+) -> tuple[Settings, Database, str, str]:
+    """Settings on the test's own dev server, a migrated store, and a process taking mail
+    (Draft stage, so nothing needs publishing): its id and address."""
     settings = Settings(
-        data_dir=tmp_path, temporal_address=f"127.0.0.1:{dev_server.port}", task_queue="tq-451"
+        data_dir=tmp_path, temporal_address=f"127.0.0.1:{dev_server.port}", task_queue=task_queue
     )
     database = Database.from_settings(settings)
     await migrate(database)
@@ -82,7 +84,8 @@ async def test_temporal_down_is_451_then_the_same_message_starts_one_run(
         process = await create_process(
             session,
             ProcessCreate(
-                name="mailbox", definition={"outputs": {"s": "{{ inputs.email.subject }}"}}
+                name=f"mailbox-{task_queue}",
+                definition={"outputs": {"s": "{{ inputs.email.subject }}"}},
             ),
             email_domain=settings.email_domain,
         )
@@ -91,6 +94,13 @@ async def test_temporal_down_is_451_then_the_same_message_starts_one_run(
             session, process.id, EmailTriggerUpdate(stage=Stage.DRAFT), settings.email_domain
         )
         address = (await get_trigger(session, process.id, settings.email_domain)).address
+    return settings, database, process.id, address
+
+
+async def test_temporal_down_is_451_then_the_same_message_starts_one_run(
+    tmp_path: Path, dev_server: DevServer
+) -> None:
+    settings, database, process_id, address = await _mailbox(tmp_path, dev_server, "tq-451")
     message = make_message("a@b.test", address, message_id=f"<{uuid.uuid4()}@b.test>")
 
     client = await connect(settings, lazy=True)
@@ -104,19 +114,19 @@ async def test_temporal_down_is_451_then_the_same_message_starts_one_run(
 
             dev_server.start()
             checker = await Client.connect(settings.temporal_target)
-            refused_id = stable_id("run", process.id, message["Message-ID"])
+            refused_id = stable_id("run", process_id, message["Message-ID"])
             with pytest.raises(RPCError) as missing:
                 await checker.get_workflow_handle(refused_id).describe()
             assert missing.value.status == RPCStatusCode.NOT_FOUND
-            await assert_eventually(lambda: _count(checker, process.id), lambda n: n == 1)
+            await assert_eventually(lambda: _count(checker, process_id), lambda n: n == 1)
 
             up = await send(gateway.port, "a@b.test", address, message)
             assert up.code == 250, up
             again = await send(gateway.port, "a@b.test", address, message)
             assert again.code == 250 and again.text == up.text
             assert up.text.split()[-1] == refused_id
-            await assert_eventually(lambda: _count(checker, process.id), lambda n: n >= 2)
-            assert await _count(checker, process.id) == 2
+            await assert_eventually(lambda: _count(checker, process_id), lambda n: n >= 2)
+            assert await _count(checker, process_id) == 2
     finally:
         await database.dispose()
 
@@ -126,26 +136,7 @@ async def test_a_burst_while_temporal_is_down_is_all_451_then_one_run_each(
 ) -> None:
     """Issue 8: every message of a burst gets 451 (never 250) while Temporal is down; each
     retried after recovery — twice, as a sending server may — starts exactly one run."""
-    settings = Settings(
-        data_dir=tmp_path, temporal_address=f"127.0.0.1:{dev_server.port}", task_queue="tq-burst"
-    )
-    database = Database.from_settings(settings)
-    await migrate(database)
-    checker = await Client.connect(settings.temporal_target, data_converter=pydantic_data_converter)
-    await register_search_attributes(checker, settings.namespace)
-    async with database.sessions() as session:
-        process = await create_process(
-            session,
-            ProcessCreate(
-                name="burst", definition={"outputs": {"s": "{{ inputs.email.subject }}"}}
-            ),
-            email_domain=settings.email_domain,
-        )
-    async with database.sessions() as session:
-        await update_trigger(
-            session, process.id, EmailTriggerUpdate(stage=Stage.DRAFT), settings.email_domain
-        )
-        address = (await get_trigger(session, process.id, settings.email_domain)).address
+    settings, database, process_id, address = await _mailbox(tmp_path, dev_server, "tq-burst")
     # Half with a Message-ID, half without (deduplicated by the hash of their bytes).
     burst = [
         make_message(
@@ -169,16 +160,16 @@ async def test_a_burst_while_temporal_is_down_is_all_451_then_one_run_each(
 
             dev_server.start()
             checker = await Client.connect(settings.temporal_target)
-            assert await _count(checker, process.id) == 1  # only the warm-up
+            assert await _count(checker, process_id) == 1  # only the warm-up
             for _ in range(2):
                 up = await asyncio.gather(
                     *(send(gateway.port, "a@b.test", address, m) for m in burst)
                 )
                 assert [d.code for d in up] == [250] * len(burst), up
             await assert_eventually(
-                lambda: _count(checker, process.id), lambda n: n >= 1 + len(burst)
+                lambda: _count(checker, process_id), lambda n: n >= 1 + len(burst)
             )
-            assert await _count(checker, process.id) == 1 + len(burst)
+            assert await _count(checker, process_id) == 1 + len(burst)
     finally:
         await database.dispose()
 
