@@ -15,8 +15,11 @@ from email.message import EmailMessage
 SENDER = "bench@example.com"
 
 
-def build_messages(address: str, messages: range, tag: str) -> list[bytes]:
-    """Wire-ready messages (CRLF line ends, dot-stuffed, ending in the lone dot)."""
+def build_messages(
+    address: str, messages: range, tag: str, text: str = "message {i}"
+) -> list[bytes]:
+    """Wire-ready messages (CRLF line ends, dot-stuffed, ending in the lone dot); ``text`` is
+    the body, formatted with the message's number ``i``."""
     built = []
     for i in messages:
         message = EmailMessage()
@@ -24,7 +27,7 @@ def build_messages(address: str, messages: range, tag: str) -> list[bytes]:
         message["To"] = address
         message["Subject"] = f"bench {tag} {i}"
         message["Message-ID"] = f"<{tag}-{i}@bench.example>"
-        message.set_content(f"message {i}")
+        message.set_content(text.format(i=i))
         lines = message.as_bytes().replace(b"\r\n", b"\n").split(b"\n")
         stuffed = [b"." + line if line.startswith(b".") else line for line in lines]
         built.append(b"\r\n".join(stuffed).rstrip(b"\r\n") + b"\r\n.\r\n")

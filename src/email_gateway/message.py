@@ -99,13 +99,17 @@ def _part_bytes(part: Message) -> bytes:
 
 
 def _text(part: Message) -> str:
+    """A text part as a string with ``\n`` line ends (SMTP carries CRLF; templates and
+    steps should not see a ``\r`` at the end of every line)."""
     try:
         content = part.get_content() if isinstance(part, EmailMessage) else None
-        if isinstance(content, str):
-            return content
+        if not isinstance(content, str):
+            content = None
     except Exception:  # unknown charset, broken encoding
-        pass
-    return _part_bytes(part).decode("utf-8", "replace")
+        content = None
+    if content is None:
+        content = _part_bytes(part).decode("utf-8", "replace")
+    return content.replace("\r\n", "\n")
 
 
 def _filename(part: Message, index: int) -> str:

@@ -34,6 +34,20 @@ def test_bodies_inline_images_and_headers() -> None:
     )
 
 
+def test_bodies_have_newline_line_ends_not_the_wire_crlf() -> None:
+    raw = (
+        b"From: a@x.test\r\nSubject: lines\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/alternative; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\none\r\ntwo\r\n"
+        b"--b\r\nContent-Type: text/html; charset=unknown-8bit-x\r\n\r\n<p>a</p>\r\n<p>b</p>\r\n"
+        b"--b--\r\n"
+    )
+    parsed = parse_message(raw)
+    # (the CRLF before a boundary belongs to the boundary: RFC 2046 §5.1.1)
+    assert parsed.text == "one\ntwo"
+    assert parsed.html == "<p>a</p>\n<p>b</p>"  # an unknown charset: the fallback path too
+
+
 def test_huge_bodies_are_cut_and_flagged() -> None:
     message = EmailMessage()
     message["Subject"] = "big"
