@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
+from typing import NoReturn
 
 import typer
 
@@ -25,6 +27,19 @@ def _settings() -> Settings:
     settings = Settings()
     configure_logging(settings)
     return settings
+
+
+def _exit(code: int = 0) -> NoReturn:
+    """Exit without interpreter finalization, once the command's work is done and flushed.
+
+    The Temporal SDK's runtime threads can abort finalization ("PyGILState_Release",
+    sdk-python#300), which would turn a clean exit into code 134: a replica's ``openruns
+    setup`` failing at random, or a container stopped by SIGTERM reported as crashed.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _load_plugins(settings: Settings) -> None:
@@ -49,7 +64,7 @@ def dev() -> None:
     configure_logging(settings)
     settings = with_example_plugins(settings)
     _load_plugins(settings)
-    sys.exit(run_dev(settings))
+    _exit(run_dev(settings))
 
 
 @app.command()
@@ -60,6 +75,7 @@ def worker() -> None:
     settings = _settings()
     _load_plugins(settings)
     asyncio.run(run_worker(settings))
+    _exit()  # stopped by SIGINT/SIGTERM after a clean shutdown
 
 
 @app.command()
@@ -79,6 +95,7 @@ def api() -> None:
         log_config=None,  # keep configure_logging's handler: JSON lines, secrets redacted
         access_log=False,  # RequestLog writes one structured line per request instead
     )
+    _exit()  # uvicorn has shut down cleanly (it exits by itself when it cannot start)
 
 
 @app.command()
@@ -87,6 +104,7 @@ def smtp() -> None:
     from email_gateway.server import run_gateway
 
     asyncio.run(run_gateway(_settings()))
+    _exit()
 
 
 @app.command()
@@ -106,6 +124,7 @@ def setup() -> None:
 
     asyncio.run(go())
     typer.echo("ready")
+    _exit()
 
 
 @app.command()
@@ -125,11 +144,7 @@ def healthcheck(
     except Unhealthy as exc:
         typer.echo(f"unhealthy: {exc}", err=True)
         code = 1
-    # Skip interpreter finalization: the Temporal SDK's runtime threads can abort it
-    # ("PyGILState_Release"), which would turn a clean verdict into exit code 134.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    _exit(code)
 
 
 @apikey.command("create")
