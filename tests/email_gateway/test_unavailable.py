@@ -15,7 +15,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
 from email_gateway.server import Gateway
-from openruns.devstack import temporal_binary, wait_for_port
+from openruns.devstack import temporal_binary, wait_for_port, wait_for_temporal
 from openruns.ids import stable_id
 from openruns.models import EmailTriggerUpdate, ProcessCreate
 from openruns.search_attributes import register_search_attributes
@@ -78,6 +78,7 @@ async def _mailbox(
     )
     database = Database.from_settings(settings)
     await migrate(database)
+    await wait_for_temporal(settings)  # the port opens before the frontend is healthy
     checker = await Client.connect(settings.temporal_target, data_converter=pydantic_data_converter)
     await register_search_attributes(checker, settings.namespace)
     async with database.sessions() as session:
@@ -113,6 +114,7 @@ async def test_temporal_down_is_451_then_the_same_message_starts_one_run(
             assert down.code == 451 and down.text.startswith("4.3.0"), down
 
             dev_server.start()
+            await wait_for_temporal(settings)  # the port opens before the frontend is healthy
             checker = await Client.connect(settings.temporal_target)
             refused_id = stable_id("run", process_id, message["Message-ID"])
             with pytest.raises(RPCError) as missing:
@@ -159,6 +161,7 @@ async def test_a_burst_while_temporal_is_down_is_all_451_then_one_run_each(
             assert [d.code for d in down] == [451] * len(burst), down
 
             dev_server.start()
+            await wait_for_temporal(settings)  # the port opens before the frontend is healthy
             checker = await Client.connect(settings.temporal_target)
             assert await _count(checker, process_id) == 1  # only the warm-up
             for _ in range(2):
