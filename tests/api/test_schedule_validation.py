@@ -41,6 +41,8 @@ async def _delete_schedules(client: Client, settings: Settings) -> AsyncIterator
         ({"cron": "0 9 * * fri-mon"}, {"cron"}),
         ({"interval_seconds": 0}, {"interval_seconds"}),
         ({"interval_seconds": 0.5}, {"interval_seconds"}),
+        ({"interval_seconds": 21056497270227705856}, {"interval_seconds"}),  # found by schemathesis
+        ({"interval_seconds": 10 * 366 * 86_400 + 1}, {"interval_seconds"}),
         ({"cron": "0 9 * * *", "interval_seconds": 60}, {"cron", "interval_seconds"}),
         ({}, {"cron", "interval_seconds"}),
         ({"cron": "0 9 * * *", "timezone": "Mars/Olympus"}, {"timezone"}),
@@ -125,6 +127,7 @@ async def test_patch_edits_only_the_given_fields(api: httpx.AsyncClient) -> None
         ({"cron": None}, "cron"),
         ({"cron": "0 9 * * *", "interval_seconds": 5}, "interval_seconds"),
         ({"interval_seconds": 0}, "interval_seconds"),
+        ({"interval_seconds": 21056497270227705856}, "interval_seconds"),
         ({"inputs": {"nope": 1}}, "inputs.nope"),
     ]:
         response = await api.patch(f"/v2/schedules/{sid}", json=body)

@@ -20,13 +20,21 @@ class Overlap(StrEnum):
     ALLOW_ALL = "allow_all"
 
 
+MAX_INTERVAL_SECONDS = 10 * 366 * 86_400  # longer is a typo, and past what Temporal can store
+
+
 class _ScheduleFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     cron: str | None = Field(
         None, max_length=200, description="A 5-field cron expression, e.g. `0 9 * * 1-5`."
     )
-    interval_seconds: int | None = Field(None, ge=1, description="Fire every N seconds.")
+    interval_seconds: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_INTERVAL_SECONDS,
+        description="Fire every N seconds (at most ten years).",
+    )
     note: str | None = Field(None, max_length=1000)
     inputs: dict[str, Any] | list[Any] | None = Field(
         None, description="Inputs of every scheduled run: an object or `[{name, value}]`."
