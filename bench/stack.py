@@ -11,37 +11,20 @@ import time
 from pathlib import Path
 
 from openruns.devstack import Stack, temporal_server_command, wait_for_port, wait_for_temporal
-from openruns.settings import Settings
 from openruns.setup import ensure_ready
 from openruns.store import Database
 from openruns.store.apikeys import create_key
 from openruns.temporal import connect
-from tests.helpers import free_port
+from tests.helpers.stack import isolated_settings, stack_env
 
 API_KEY = "ork_bench_key"
 
 
 class BenchStack:
     def __init__(self, workdir: Path) -> None:
-        self.settings = Settings(
-            data_dir=workdir,
-            temporal_port=free_port(),
-            temporal_ui_port=free_port(),
-            api_port=free_port(),
-            smtp_port=free_port(),
-            task_queue="openruns-bench",
-            log_level="WARNING",
-        )
+        self.settings = isolated_settings(workdir, "openruns-bench", log_level="WARNING")
         self.stack = Stack()
-        self.env = {
-            "OPENRUNS_DATA_DIR": str(workdir),
-            "OPENRUNS_TEMPORAL_ADDRESS": self.settings.temporal_target,
-            "OPENRUNS_API_PORT": str(self.settings.api_port),
-            "OPENRUNS_SMTP_PORT": str(self.settings.smtp_port),
-            "OPENRUNS_TASK_QUEUE": self.settings.task_queue,
-            "OPENRUNS_AUTO_SETUP": "false",
-            "OPENRUNS_LOG_LEVEL": "WARNING",
-        }
+        self.env = {**stack_env(self.settings), "OPENRUNS_LOG_LEVEL": "WARNING"}
         self.has_gateway = False
 
     @property

@@ -15,12 +15,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api import create_app
 from openruns import search_attributes
 from openruns.devstack import temporal_binary
 from openruns.settings import Settings
 from openruns.store import Database
 from openruns.store.migrate import migrate
+from tests.helpers.apps import api_client
 from tests.helpers.databases import database_url
 from tests.helpers.http_server import LocalHttpServer
 from worker import worker_for
@@ -90,15 +90,9 @@ async def worker(client: Client, settings: Settings, database: Database) -> Asyn
 @pytest.fixture
 async def api(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
     """The API app over ASGI, authenticated with the test's API key."""
-    app = create_app(settings)
     assert settings.api_key is not None
-    headers = {"x-api-key": settings.api_key.get_secret_value()}
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://openruns.test", headers=headers
-        ) as http:
-            yield http
+    async with api_client(settings) as http:
+        yield http
 
 
 @pytest.fixture

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import asyncpg
 
+from openruns.store import Database
+from openruns.store.migrate import migrate
+
 PG_ADMIN_DSN = os.environ.get(
     "OPENRUNS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
@@ -46,3 +49,18 @@ async def database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
             yield url
     else:
         yield f"sqlite:///{tmp_path / 'openruns.db'}"
+
+
+@asynccontextmanager
+async def migrated_database(backend: str, tmp_path: Path) -> AsyncIterator[Database]:
+    """A throw-away store of ``backend`` ("sqlite" or "postgres"), migrated, disposed after."""
+    async with database_url(backend, tmp_path) as raw_url:
+        url = raw_url.replace("sqlite://", "sqlite+aiosqlite://").replace(
+            "postgresql://", "postgresql+asyncpg://"
+        )
+        database = Database(url)
+        await migrate(database)
+        try:
+            yield database
+        finally:
+            await database.dispose()

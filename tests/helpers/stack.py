@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 from temporalio.client import Client
@@ -23,28 +24,40 @@ from tests.helpers import free_port
 OPENRUNS = str(Path(sys.executable).parent / "openruns")
 
 
+def isolated_settings(workdir: Path, task_queue: str, **overrides: Any) -> Settings:
+    """Settings for a stack of this workdir's own: every port free, its own task queue."""
+    return Settings(
+        data_dir=workdir,
+        temporal_port=free_port(),
+        temporal_ui_port=free_port(),
+        api_port=free_port(),
+        smtp_port=free_port(),
+        task_queue=task_queue,
+        **overrides,
+    )
+
+
+def stack_env(settings: Settings) -> dict[str, str]:
+    """What a child ``openruns`` component needs to join that stack (setup is done already)."""
+    return {
+        "OPENRUNS_DATA_DIR": str(settings.data_dir),
+        "OPENRUNS_TEMPORAL_ADDRESS": settings.temporal_target,
+        "OPENRUNS_API_PORT": str(settings.api_port),
+        "OPENRUNS_SMTP_PORT": str(settings.smtp_port),
+        "OPENRUNS_TASK_QUEUE": settings.task_queue,
+        "OPENRUNS_AUTO_SETUP": "false",
+    }
+
+
 class ProcessStack:
     """Temporal, worker and API as child processes; logs in ``workdir/<name>.log``."""
 
     def __init__(self, workdir: Path, api_key: str) -> None:
         self.workdir, self.api_key = workdir, api_key
-        self.settings = Settings(
-            data_dir=workdir,
-            temporal_port=free_port(),
-            temporal_ui_port=free_port(),
-            api_port=free_port(),
-            smtp_port=free_port(),
-            task_queue="faults",
-            api_key=api_key,
-        )
+        self.settings = isolated_settings(workdir, "faults", api_key=api_key)
         self.env = {
-            "OPENRUNS_DATA_DIR": str(workdir),
-            "OPENRUNS_TEMPORAL_ADDRESS": self.settings.temporal_target,
-            "OPENRUNS_API_PORT": str(self.settings.api_port),
-            "OPENRUNS_SMTP_PORT": str(self.settings.smtp_port),
-            "OPENRUNS_TASK_QUEUE": self.settings.task_queue,
+            **stack_env(self.settings),
             "OPENRUNS_API_KEY": api_key,
-            "OPENRUNS_AUTO_SETUP": "false",
             "OPENRUNS_HTTP_ALLOW": "127.0.0.1",
             "OPENRUNS_LOG_FORMAT": "json",
             "OPENRUNS_LOG_LEVEL": "INFO",

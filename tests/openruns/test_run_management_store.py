@@ -11,25 +11,16 @@ import pytest
 
 from openruns.store import Database, archives, test_cases
 from openruns.store import processes as process_repo
-from openruns.store.migrate import migrate
 from openruns.suite import DiffEntry, compare_outputs
-from tests.helpers.databases import database_url
+from tests.helpers.databases import migrated_database
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    async with database_url(request.param, tmp_path) as raw_url:
-        url = raw_url.replace("sqlite://", "sqlite+aiosqlite://").replace(
-            "postgresql://", "postgresql+asyncpg://"
-        )
-        database = Database(url)
-        await migrate(database)
-        try:
-            yield database
-        finally:
-            await database.dispose()
+    async with migrated_database(request.param, tmp_path) as database:
+        yield database
 
 
 def _target(

@@ -12,24 +12,16 @@ from openruns.errors import Conflict, NotFound
 from openruns.store import Database, apikeys, idempotency
 from openruns.store import processes as repo
 from openruns.store.migrate import migrate
-from tests.helpers.databases import database_url
+from tests.helpers.databases import migrated_database
 
 DEFINITION = {"steps": [], "outputs": {}}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    async with database_url(request.param, tmp_path) as raw_url:
-        url = raw_url.replace("sqlite://", "sqlite+aiosqlite://").replace(
-            "postgresql://", "postgresql+asyncpg://"
-        )
-        database = Database(url)
-        await migrate(database)
-        await migrate(database)  # idempotent
-        try:
-            yield database
-        finally:
-            await database.dispose()
+    async with migrated_database(request.param, tmp_path) as database:
+        await migrate(database)  # a second time: idempotent
+        yield database
 
 
 async def test_revisions_are_immutable_and_numbered(store: Database) -> None:

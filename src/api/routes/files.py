@@ -61,13 +61,8 @@ async def upload_file(
                 "expected a multipart/form-data body with a file field 'file'",
                 [{"path": "file", "message": "field required (a file)"}],
             )
-        return await service.upload(
-            session,
-            BlobStore.from_settings(settings),
-            upload.read,
-            upload.filename,
-            upload.content_type,
-            settings.max_file_bytes,
+        return await service.upload_with_settings(
+            session, settings, upload.read, upload.filename, upload.content_type
         )
     finally:
         await form.close()

@@ -25,7 +25,6 @@ from openruns.services import processes, runs
 from openruns.services.processes import load_definition, revision_for_stage
 from openruns.settings import Settings
 from openruns.states import Stage, Trigger
-from openruns.store.blobs import BlobStore
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -131,13 +130,8 @@ async def _start(
 ) -> Run:
     file_ids = []
     for input_name, upload in submitted.uploads.items():
-        stored = await file_service.upload(
-            session,
-            BlobStore.from_settings(settings),
-            upload.read,
-            upload.filename,
-            upload.content_type,
-            settings.max_file_bytes,
+        stored = await file_service.upload_with_settings(
+            session, settings, upload.read, upload.filename, upload.content_type
         )
         submitted.inputs[input_name] = stored.id
         file_ids.append(stored.id)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from openruns.definition.validate import format_path
 from openruns.errors import InvalidInput, PayloadTooLarge
 from openruns.models import StoredFile
+from openruns.settings import Settings
 from openruns.store import files as repo
 from openruns.store.blobs import BlobStore
 from openruns.store.tables import FileRow
@@ -79,6 +80,24 @@ async def upload(
     )
     await session.commit()
     return to_model(row)
+
+
+async def upload_with_settings(
+    session: AsyncSession,
+    settings: Settings,
+    read: Callable[[int], Awaitable[bytes]],
+    filename: str | None,
+    content_type: str | None,
+) -> StoredFile:
+    """``upload`` into the configured blob store with the configured size limit."""
+    return await upload(
+        session,
+        BlobStore.from_settings(settings),
+        read,
+        filename,
+        content_type,
+        settings.max_file_bytes,
+    )
 
 
 async def get(session: AsyncSession, file_id: str) -> StoredFile:
