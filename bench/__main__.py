@@ -63,7 +63,9 @@ async def _scenarios(
     with PeakMemory(stack.pids()) as memory:
         n, rounds = (200, 2) if quick else (1000, 3)
         results.figures.extend(
-            await scenarios.throughput(api, client, n, concurrency=32, rounds=rounds)
+            await scenarios.throughput(
+                api, client, n, 32, rounds, pids=stack.pids(), cpu=results.cpu
+            )
         )
     results.memory = memory.peak
 

@@ -46,6 +46,25 @@ def _met(target: str, ratio: float, *, higher: bool, p95: float | None = None) -
     return ""
 
 
+def _cpu_table(cpu: dict[str, dict[str, float]]) -> list[str]:
+    """Where a run's CPU goes during the throughput bursts, OpenRuns beside raw."""
+    ours, raw = cpu["OpenRuns"], cpu["raw"]
+    lines = [
+        "CPU per run during the throughput bursts (ms, median of the bursts; from `/proc`, "
+        "so it counts what each process did for those runs and their visibility updates):",
+        "",
+        "| process | OpenRuns | raw Temporal | difference |",
+        "|---|---|---|---|",
+    ]
+    for part in dict.fromkeys([*ours, *raw]):
+        a, b = ours.get(part), raw.get(part)
+        cells = [f"{a:.2f}" if a is not None else "—", f"{b:.2f}" if b is not None else "—"]
+        diff = f"{(a or 0) - (b or 0):+.2f}"
+        name = f"**{part}**" if part == "total" else part
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} | {diff} |")
+    return lines
+
+
 def render(results: Results, machine: dict[str, str], versions: dict[str, str],
            args: argparse.Namespace, seconds: float) -> str:  # fmt: skip
     lines = [
@@ -65,6 +84,8 @@ def render(results: Results, machine: dict[str, str], versions: dict[str, str],
     ]
     for figure in results.figures:
         lines.append(_row(figure, 0.95 if figure.name.startswith("Listing") else 0.9))
+    if results.cpu:
+        lines += ["", *_cpu_table(results.cpu)]
     lines += ["", "Peak RSS during the throughput run:", ""]
     lines += [f"- {name}: {mib:.0f} MiB" for name, mib in results.memory.items()]
     if results.notes:

@@ -16,6 +16,7 @@ from temporalio.client import Client
 from bench.http import Api
 from bench.raw_worker import RAW_TASK_QUEUE, RawBenchWorkflow
 from bench.smtp import build_messages, send_all
+from bench.stack import cpu_seconds
 from openruns.models import ProcessRunInput
 from openruns.services.runs import start_options
 from openruns.states import Stage, Trigger
@@ -64,6 +65,8 @@ class Figure:
 class Results:
     figures: list[Figure] = field(default_factory=list)
     memory: dict[str, float] = field(default_factory=dict)
+    # CPU ms per run during the throughput bursts: {"OpenRuns"|"raw": {part: median ms}}
+    cpu: dict[str, dict[str, float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
@@ -143,11 +146,42 @@ async def _burst(n: int, concurrency: int, start_one: Callable[[int], Awaitable[
     return started
 
 
+# Where a run's CPU goes, per side: the processes that do its work (the bench process is the
+# load generator: the raw client's starts, or the HTTP requests to the API).
+CPU_PARTS = {
+    "OpenRuns": {"Temporal server": "temporal", "worker": "worker", "API": "api"},
+    "raw": {"Temporal server": "temporal", "worker": "raw-worker"},
+}
+
+
+def _cpu_now(pids: dict[str, int]) -> dict[str, float]:
+    return {name: cpu_seconds(pid) for name, pid in pids.items()} | {
+        "load generator": time.process_time()
+    }
+
+
+def _cpu_per_run(
+    side: str, before: dict[str, float], after: dict[str, float], n: int
+) -> dict[str, float]:
+    parts = {part: after[name] - before[name] for part, name in CPU_PARTS[side].items()}
+    parts["load generator"] = after["load generator"] - before["load generator"]
+    per_run = {part: seconds * 1000 / n for part, seconds in parts.items()}
+    per_run["total"] = sum(per_run.values())
+    return per_run
+
+
 async def throughput(
-    api: Api, client: Client, n: int, concurrency: int, rounds: int
+    api: Api,
+    client: Client,
+    n: int,
+    concurrency: int,
+    rounds: int,
+    pids: dict[str, int],
+    cpu: dict[str, dict[str, float]],
 ) -> tuple[Figure, Figure]:
     """n runs triggered at bounded concurrency: starts/s and completions/s. Raw and OpenRuns
-    bursts alternate (ABBA…) for ``rounds`` rounds each, so a noisy neighbour hits both."""
+    bursts alternate (ABBA…) for ``rounds`` rounds each, so a noisy neighbour hits both.
+    ``cpu`` receives each side's median CPU milliseconds per run, by process."""
     process_id = await create_process(api, SET_PROCESS)
 
     async def start_ours(i: int) -> None:
@@ -157,7 +191,7 @@ async def throughput(
         )
         response.raise_for_status()
 
-    async def one_burst(kind: str) -> tuple[float, float]:
+    async def one_burst(kind: str) -> tuple[float, float, dict[str, float]]:
         batch = uuid.uuid4().hex[:8]
         if kind == "raw":
 
@@ -176,16 +210,22 @@ async def throughput(
             before = (
                 await client.count_workflows(f"{query} AND ExecutionStatus = 'Completed'")
             ).count
+        cpu_before = _cpu_now(pids)
         began = await _burst(n, concurrency, start)
         started_all = time.perf_counter()
         done = await _wait_count(client, f"{query} AND ExecutionStatus = 'Completed'", before + n)
-        return n / (started_all - began), n / (done - began)
+        side = "raw" if kind == "raw" else "OpenRuns"
+        per_run = _cpu_per_run(side, cpu_before, _cpu_now(pids), n)
+        return n / (started_all - began), n / (done - began), per_run
 
-    rates: dict[str, list[tuple[float, float]]] = {"raw": [], "ours": []}
+    rates: dict[str, list[tuple[float, float, dict[str, float]]]] = {"raw": [], "ours": []}
     for round_ in range(rounds):
         order = ("raw", "ours") if round_ % 2 == 0 else ("ours", "raw")
         for kind in order:
             rates[kind].append(await one_burst(kind))
+    for kind, side in (("ours", "OpenRuns"), ("raw", "raw")):
+        bursts = [r[2] for r in rates[kind]]
+        cpu[side] = {part: statistics.median(b[part] for b in bursts) for part in bursts[0]}
     label = f"({n} runs × {rounds} bursts each, concurrency {concurrency})"
     starts = Figure(
         f"Throughput: starts/s {label}",

@@ -1,0 +1,43 @@
+"""docs/benchmarks.md's generated block: ratios, targets and the CPU-per-run table must say
+what was measured (a wrong "met" or a wrong difference would misreport the benchmark)."""
+
+from __future__ import annotations
+
+import argparse
+
+from bench.report import render
+from bench.scenarios import Figure, Results, _cpu_per_run
+
+
+def _render(results: Results) -> str:
+    return render(results, {"cpu": "test"}, {"openruns": "test"}, argparse.Namespace(quick=True), 1)
+
+
+def test_rates_compare_medians_and_judge_the_target() -> None:
+    slow = Figure("starts/s", "runs/s", [70, 75, 80], [100, 100, 100], True, "≥ 0.8× raw")
+    fast = Figure("completions/s", "runs/s", [90, 85, 95], [100, 100, 100], True, "≥ 0.8× raw")
+    text = _render(Results(figures=[slow, fast]))
+    assert "| starts/s | runs/s | 75.0 | 100.0 | 0.75× | ≥ 0.8× raw | no |" in text
+    assert "| completions/s | runs/s | 90.0 | 100.0 | 0.90× | ≥ 0.8× raw | yes |" in text
+
+
+def test_cpu_per_run_is_split_by_process_with_the_difference_to_raw() -> None:
+    before = {"temporal": 10.0, "worker": 5.0, "api": 2.0, "raw-worker": 1.0, "load generator": 0}
+    after_ours = before | {"temporal": 12.0, "worker": 6.0, "api": 3.0, "load generator": 0.5}
+    after_raw = before | {"temporal": 11.5, "raw-worker": 1.8, "load generator": 0.6}
+    ours = _cpu_per_run("OpenRuns", before, after_ours, 500)
+    raw = _cpu_per_run("raw", before, after_raw, 500)
+    assert ours == {
+        "Temporal server": 4.0,
+        "worker": 2.0,
+        "API": 2.0,
+        "load generator": 1.0,
+        "total": 9.0,
+    }
+    assert raw == {"Temporal server": 3.0, "worker": 1.6, "load generator": 1.2, "total": 5.8}
+
+    text = _render(Results(cpu={"OpenRuns": ours, "raw": raw}))
+    assert "| Temporal server | 4.00 | 3.00 | +1.00 |" in text
+    assert "| API | 2.00 | — | +2.00 |" in text
+    assert "| load generator | 1.00 | 1.20 | -0.20 |" in text
+    assert "| **total** | 9.00 | 5.80 | +3.20 |" in text
