@@ -214,23 +214,22 @@ async def throughput(
         began = await _burst(n, concurrency, start)
         started_all = time.perf_counter()
         done = await _wait_count(client, f"{query} AND ExecutionStatus = 'Completed'", before + n)
-        side = "raw" if kind == "raw" else "OpenRuns"
-        per_run = _cpu_per_run(side, cpu_before, _cpu_now(pids), n)
+        per_run = _cpu_per_run(kind, cpu_before, _cpu_now(pids), n)
         return n / (started_all - began), n / (done - began), per_run
 
-    rates: dict[str, list[tuple[float, float, dict[str, float]]]] = {"raw": [], "ours": []}
+    rates: dict[str, list[tuple[float, float, dict[str, float]]]] = {"raw": [], "OpenRuns": []}
     for round_ in range(rounds):
-        order = ("raw", "ours") if round_ % 2 == 0 else ("ours", "raw")
+        order = ("raw", "OpenRuns") if round_ % 2 == 0 else ("OpenRuns", "raw")
         for kind in order:
             rates[kind].append(await one_burst(kind))
-    for kind, side in (("ours", "OpenRuns"), ("raw", "raw")):
-        bursts = [r[2] for r in rates[kind]]
+    for side, side_rates in rates.items():
+        bursts = [r[2] for r in side_rates]
         cpu[side] = {part: statistics.median(b[part] for b in bursts) for part in bursts[0]}
     label = f"({n} runs × {rounds} bursts each, concurrency {concurrency})"
     starts = Figure(
         f"Throughput: starts/s {label}",
         "runs/s",
-        [r[0] for r in rates["ours"]],
+        [r[0] for r in rates["OpenRuns"]],
         [r[0] for r in rates["raw"]],
         higher_is_better=True,
         target="≥ 0.8× raw",
@@ -238,7 +237,7 @@ async def throughput(
     completions = Figure(
         f"Throughput: completions/s {label}",
         "runs/s",
-        [r[1] for r in rates["ours"]],
+        [r[1] for r in rates["OpenRuns"]],
         [r[1] for r in rates["raw"]],
         higher_is_better=True,
         target="≥ 0.8× raw",
