@@ -61,7 +61,7 @@ async def _scenarios(
 
     log.info("throughput")
     with PeakMemory(stack.pids()) as memory:
-        n, rounds = (200, 2) if quick else (1000, 3)
+        n, rounds = (200, 2) if quick else (1000, 4)
         results.figures.extend(
             await scenarios.throughput(
                 api, client, n, 32, rounds, pids=stack.pids(), cpu=results.cpu

@@ -23,16 +23,17 @@ machines are shared and noisy. `make bench-quick` (`--quick`) is the everyday ve
 
 def _row(figure: Figure, q: float) -> str:
     s = figure.summary(q)
+    ratio = figure.ratio
     if figure.higher_is_better:
-        ratio = s["or_p50"] / s["raw_p50"]
         met = _met(figure.target, ratio, higher=True)
     else:
-        ratio = s["or_p50"] / s["raw_p50"]
         met = _met(figure.target, ratio, higher=False, p95=s["or_pq"])
     single = len(figure.openruns) < 5  # a few bursts: their median only
     ours = f"{s['or_p50']:.1f}" if single else f"{s['or_p50']:.1f} / {s['or_pq']:.1f}"
     raw = f"{s['raw_p50']:.1f}" if single else f"{s['raw_p50']:.1f} / {s['raw_pq']:.1f}"
     note = f" {figure.note}" if figure.note else ""
+    if figure.paired:
+        note += " (rounds: " + ", ".join(f"{r:.2f}×" for r in figure.round_ratios) + ")"
     return f"| {figure.name} | {figure.unit} | {ours} | {raw} | {ratio:.2f}× | {figure.target}{note} | {met} |"
 
 
@@ -77,7 +78,9 @@ def render(results: Results, machine: dict[str, str], versions: dict[str, str],
         "",
         "Figures are median / p90 (listing: median / p95); rates are the median of a few "
         "bursts, raw and OpenRuns alternating. "
-        "Ratio = OpenRuns ÷ raw on medians (time: lower is better; rates: higher is better).",
+        "Ratio = OpenRuns ÷ raw on medians (time: lower is better; rates: higher is better); "
+        "for throughput, the median of the rounds' ratios (each round: a raw and an OpenRuns "
+        "burst back to back, after a warm-up round that is not counted).",
         "",
         "| scenario | unit | OpenRuns | raw Temporal | ratio | target | met |",
         "|---|---|---|---|---|---|---|",

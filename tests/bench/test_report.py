@@ -21,6 +21,20 @@ def test_rates_compare_medians_and_judge_the_target() -> None:
     assert "| completions/s | runs/s | 90.0 | 100.0 | 0.90× | ≥ 0.8× raw | yes |" in text
 
 
+def test_paired_rates_take_the_median_of_the_rounds_ratios() -> None:
+    # The machine's speed changed between rounds: the medians (70 vs 100) would say 0.70×,
+    # while two of three rounds put OpenRuns at 0.9× of the raw burst beside it.
+    varying = Figure(
+        "starts/s", "runs/s", [90, 54, 70], [100, 60, 140], True, "≥ 0.8× raw", paired=True
+    )
+    assert [round(r, 2) for r in varying.round_ratios] == [0.9, 0.9, 0.5]
+    text = _render(Results(figures=[varying]))
+    assert (
+        "| starts/s | runs/s | 70.0 | 100.0 | 0.90× | ≥ 0.8× raw (rounds: 0.90×, 0.90×, 0.50×) | yes |"
+        in text
+    )
+
+
 def test_cpu_per_run_is_split_by_process_with_the_difference_to_raw() -> None:
     before = {"temporal": 10.0, "worker": 5.0, "api": 2.0, "raw-worker": 1.0, "load generator": 0}
     after_ours = before | {"temporal": 12.0, "worker": 6.0, "api": 3.0, "load generator": 0.5}
