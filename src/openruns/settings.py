@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     task_queue: str = Field("openruns", description="Temporal task queue the worker polls.")
     api_host: str = Field("127.0.0.1", description="Interface the API binds to.")
     api_port: int = Field(8000, description="Port of the HTTP API and web UI.")
+    api_keep_alive_seconds: int = Field(
+        75,
+        ge=1,
+        description="How long the API keeps an idle HTTP connection open. Longer than the idle "
+        "expiry of clients and proxies (httpx 5 s, HAProxy/ALB 60 s), so they close it first: a "
+        "server closing at the same moment a client reuses the connection fails that request.",
+    )
     api_url: str | None = Field(
         None,
         description="Base URL the `openruns schedule` commands call; default "

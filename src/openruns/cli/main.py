@@ -91,6 +91,7 @@ def api() -> None:
         create_app(settings),
         host=settings.api_host,
         port=settings.api_port,
+        timeout_keep_alive=settings.api_keep_alive_seconds,
         log_level=settings.log_level.lower(),
         log_config=None,  # keep configure_logging's handler: JSON lines, secrets redacted
         access_log=False,  # RequestLog writes one structured line per request instead
