@@ -137,13 +137,26 @@ async def latency(api: Api, client: Client, process_id: str, n: int) -> Figure:
     )
 
 
-async def _wait_count(client: Client, query: str, n: int, timeout: float = 600) -> float:
+async def _wait_count(
+    client: Client, query: str, n: int, timeout: float = 600, interval: float = 0.05
+) -> float:
     deadline = time.monotonic() + timeout
     while (await client.count_workflows(query)).count < n:
         if time.monotonic() > deadline:
             raise TimeoutError(f"fewer than {n} workflows match {query!r} after {timeout}s")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(interval)
     return time.perf_counter()
+
+
+async def _last_close(client: Client, query: str) -> float:
+    """When the last workflow matching ``query`` closed, on the perf_counter clock. A burst's
+    completion time comes from the server's close times, so how often the bench looks does not
+    matter: a count over a visibility store of thousands of runs costs the server 5–12 ms of
+    CPU (measured), and polled every 50 ms while a burst drained it took a tenth of a core from
+    the system under test, more in later rounds (the store grows) and more on the side that
+    drains longer. The bench now looks every 0.5 s."""
+    last = max([e.close_time async for e in client.list_workflows(query) if e.close_time])
+    return last.timestamp() - (time.time() - time.perf_counter())
 
 
 async def _burst(n: int, concurrency: int, start_one: Callable[[int], Awaitable[Any]]) -> float:
@@ -197,9 +210,8 @@ async def throughput(
     ``n`` each, not counted) goes first: the first burst on a fresh server tends to be the
     fastest of a run (three experiments of four: 152, 155 and 123 starts/s where the raw
     bursts after it made 82–137), and it would always be raw's. Each OpenRuns burst runs a
-    process of its own, so the completion count polled while it drains covers that burst's
-    runs only, as raw's workflow-id prefix does (a count over every earlier burst's runs too
-    would put a growing query on the server during OpenRuns' bursts alone).
+    process of its own, so its query finds that burst's runs only, as raw's workflow-id prefix
+    does; a burst's completion time is its last run's close time (see ``_last_close``).
     ``cpu`` receives each side's median CPU ms per run, by process."""
 
     async def one_burst(kind: str, size: int = n) -> tuple[float, float, dict[str, float]]:
@@ -229,8 +241,10 @@ async def throughput(
         cpu_before = _cpu_now(pids)
         began = await _burst(size, concurrency, start)
         started_all = time.perf_counter()
-        done = await _wait_count(client, f"{query} AND ExecutionStatus = 'Completed'", size)
+        completed = f"{query} AND ExecutionStatus = 'Completed'"
+        await _wait_count(client, completed, size, interval=0.5)
         per_run = _cpu_per_run(kind, cpu_before, _cpu_now(pids), size)
+        done = await _last_close(client, completed)
         return size / (started_all - began), size / (done - began), per_run
 
     rates: dict[str, list[tuple[float, float, dict[str, float]]]] = {"raw": [], "OpenRuns": []}

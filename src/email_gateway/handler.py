@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,13 +28,14 @@ from openruns.errors import OpenRunsError
 from openruns.ids import stable_id
 from openruns.models import EmailInfo, EmailPermission
 from openruns.services.email_triggers import sender_permitted
-from openruns.services.runs import StartRequest, launch, prepare
+from openruns.services.processes import CurrentRevision
+from openruns.services.runs import StartRequest, input_for, launch
 from openruns.settings import Settings
 from openruns.states import Stage, Trigger
 from openruns.store import Database
 from openruns.store import files as file_repo
 from openruns.store.blobs import BlobStore
-from openruns.store.tables import EmailAddressRow, EmailTriggerRow, ProcessRow
+from openruns.store.tables import EmailAddressRow, EmailTriggerRow, ProcessRow, RevisionRow
 from openruns.temporal import is_unavailable
 
 log = logging.getLogger(__name__)
@@ -54,11 +55,23 @@ def _targets(envelope: Any) -> dict[str, Target]:
 
 @dataclass(frozen=True)
 class Target:
-    """A process that a recipient address starts runs of."""
+    """A process that a recipient address starts runs of, and the revision its runs execute
+    (read at RCPT: DATA, milliseconds later in the same transaction, starts that revision)."""
 
-    process_id: str
+    current: CurrentRevision
     stage: Stage
     check_from: bool  # members/restricted: the From header must match the envelope sender
+
+    @property
+    def process_id(self) -> str:
+        return self.current.process_id
+
+
+# The revision a trigger's runs execute: the draft, or the published one.
+_STAGE_REVISION = case(
+    (EmailTriggerRow.stage == Stage.DRAFT.value, ProcessRow.draft_revision),
+    else_=ProcessRow.published_revision,
+)
 
 
 class GatewayHandler:
@@ -76,12 +89,20 @@ class GatewayHandler:
     async def _target(
         self, session: AsyncSession, address: str, sender: str | None
     ) -> Target | str:
-        """The ``Target`` of ``address``, or the reply refusing it (one query)."""
+        """The ``Target`` of ``address``, or the reply refusing it (one query: the address, its
+        trigger, its process and the revision a run would execute)."""
         found = (
             await session.execute(
-                select(EmailTriggerRow, ProcessRow)
+                select(EmailTriggerRow, ProcessRow, RevisionRow.definition)
                 .join(EmailAddressRow, EmailAddressRow.process_id == EmailTriggerRow.process_id)
                 .join(ProcessRow, ProcessRow.id == EmailTriggerRow.process_id)
+                .outerjoin(
+                    RevisionRow,
+                    and_(
+                        RevisionRow.process_id == ProcessRow.id,
+                        RevisionRow.revision == _STAGE_REVISION,
+                    ),
+                )
                 .where(
                     EmailAddressRow.address == address.lower(),
                     EmailAddressRow.retired_at.is_(None),
@@ -90,13 +111,18 @@ class GatewayHandler:
         ).one_or_none()
         if found is None or not found[0].enabled:
             return replies.UNKNOWN_RECIPIENT
-        trigger, process = found
+        trigger, process, definition = found
         if not sender_permitted(trigger, sender, self.settings.email_member_domains):
             return replies.SENDER_NOT_PERMITTED
         stage = Stage(trigger.stage)
-        if stage == Stage.PUBLISHED and process.published_revision is None:
+        revision = process.draft_revision if stage == Stage.DRAFT else process.published_revision
+        if revision is None or definition is None:
             return replies.NOT_PUBLISHED
-        return Target(process.id, stage, trigger.permission != EmailPermission.ANYONE)
+        return Target(
+            CurrentRevision(process.id, process.name, revision, definition),
+            stage,
+            trigger.permission != EmailPermission.ANYONE,
+        )
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
@@ -149,12 +175,14 @@ class GatewayHandler:
             return replies.TOO_MANY_ATTACHMENTS
         key = parsed.message_id or f"sha256:{hashlib.sha256(raw).hexdigest()}"
         attachments = await self._store_attachments(parsed, key)
-        requests = [
-            self._request(target, parsed, sender, key, attachments) for target in targets.values()
-        ]
-        async with self.database.sessions() as db:  # validate every run before starting any
-            run_inputs = [await prepare(db, request) for request in requests]
-        run_ids = [request.run_id or "" for request in requests]
+        requests = {
+            target.process_id: self._request(target, parsed, sender, key, attachments)
+            for target in targets.values()
+        }
+        # Validate every run before starting any. No query: RCPT read each target's revision,
+        # and the attachments' file ids are the rows stored just above.
+        run_inputs = [input_for(targets[pid].current, req) for pid, req in requests.items()]
+        run_ids = [request.run_id or "" for request in requests.values()]
         for run_id, run_input in zip(run_ids, run_inputs, strict=True):
             await launch(self.client, self.settings, run_id, run_input)
         log.info("message %s from %r started %s", key, sender, run_ids)

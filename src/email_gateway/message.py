@@ -11,12 +11,33 @@ from __future__ import annotations
 import mimetypes
 from dataclasses import dataclass, field
 from email import policy
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 
 BODY_LIMIT = 200 * 1024  # UTF-8 bytes of text and of HTML kept in the run's inputs
 HEADER_LIMIT = 998
+
+
+class _HeaderClasses(HeaderRegistry):
+    """``policy.default``'s header factory, building each header class once. The standard
+    one builds a new class (an ``ABCMeta.__new__``) for every header of every message it
+    parses: about a tenth of the gateway's CPU per message (py-spy)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[type, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        specialised = self.registry.get(name.lower(), self.default_class)
+        built = self._classes.get(specialised)
+        if built is None:
+            built = self._classes[specialised] = super().__getitem__(name)
+        return built
+
+
+POLICY = policy.default.clone(header_factory=_HeaderClasses())
 
 
 @dataclass
@@ -142,7 +163,7 @@ def _cap(text: str) -> tuple[str, bool]:
 
 def parse_message(raw: bytes) -> ParsedEmail:
     """The fields of ``inputs.email`` and the attachments' bytes."""
-    message = BytesParser(policy=policy.default).parsebytes(raw)
+    message = BytesParser(policy=POLICY).parsebytes(raw)
     parsed = ParsedEmail(
         subject=_header(message, "Subject"),
         from_addresses=[a.lower() for a in _addresses(message, "From")],

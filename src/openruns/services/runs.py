@@ -48,7 +48,7 @@ from openruns.models import (
 )
 from openruns.pagination import decode_token, encode_token
 from openruns.services.files import check_file_ids
-from openruns.services.processes import load_definition, process_and_revision
+from openruns.services.processes import CurrentRevision, load_definition, process_and_revision
 from openruns.settings import Settings
 from openruns.states import RunState, Stage, Trigger, run_state, visibility_filter
 from openruns.store import idempotency
@@ -126,11 +126,18 @@ def _fingerprint(request: StartRequest) -> str:
 async def prepare(session: AsyncSession, request: StartRequest) -> ProcessRunInput:
     """Resolve the process revision for the stage and validate the inputs (422 on bad input)."""
     current = await process_and_revision(session, request.process_id, request.stage)
+    run_input = input_for(current, request)
+    await check_file_ids(session, request.file_ids)
+    return run_input
+
+
+def input_for(current: CurrentRevision, request: StartRequest) -> ProcessRunInput:
+    """The input of a run of ``current`` (the revision ``request``'s stage runs now), with
+    the request's inputs validated against its definition (422 on bad input)."""
     definition = load_definition(current)
     inputs = resolve_inputs(
         definition, request.inputs, allow_email=request.trigger == Trigger.EMAIL
     )
-    await check_file_ids(session, request.file_ids)
     now = datetime.now(UTC)
     return ProcessRunInput(
         process_id=current.process_id,
