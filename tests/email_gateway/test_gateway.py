@@ -226,6 +226,30 @@ async def test_one_message_to_two_processes_starts_one_run_in_each(
     assert (await get_run(api, run_ids[0]))["inputs"]["email"]["to"] == to
 
 
+async def test_each_trigger_stage_runs_its_own_revision(
+    api: httpx.AsyncClient, worker: object, gateway: Gateway
+) -> None:
+    # Published at revision 1, then a draft (revision 2) that answers differently: mail to a
+    # Published trigger runs revision 1, and to a Draft trigger the current draft.
+    process = await create_process(api, SIMPLE, publish=True)
+    edited = {"outputs": {"subject": "draft: {{ inputs.email.subject }}"}}
+    response = await api.put(f"/v2/processes/{process['id']}/draft", json={"definition": edited})
+    assert response.status_code == 200, response.text
+    address = process["email_address"]
+    runs = {}
+    for stage in ("Published", "Draft"):
+        await set_trigger(api, process["id"], stage=stage)
+        message = make_message("a@b.test", address, subject=stage)
+        delivery = await send(gateway.port, "a@b.test", address, message)
+        assert delivery.code == 250, delivery
+        runs[stage] = await wait_for_state(api, delivery.text.split()[-1])
+    assert (runs["Published"]["revision"], runs["Published"]["outputs"]) == (
+        1,
+        {"subject": "Published"},
+    )
+    assert (runs["Draft"]["revision"], runs["Draft"]["outputs"]) == (2, {"subject": "draft: Draft"})
+
+
 async def test_unpublished_process_and_bad_inputs_are_refused_without_a_run(
     api: httpx.AsyncClient, gateway: Gateway
 ) -> None:
