@@ -93,7 +93,7 @@ class GatewayHandler:
         trigger, its process and the revision a run would execute)."""
         found = (
             await session.execute(
-                select(EmailTriggerRow, ProcessRow, RevisionRow.definition)
+                select(EmailTriggerRow, ProcessRow, RevisionRow.revision, RevisionRow.definition)
                 .join(EmailAddressRow, EmailAddressRow.process_id == EmailTriggerRow.process_id)
                 .join(ProcessRow, ProcessRow.id == EmailTriggerRow.process_id)
                 .outerjoin(
@@ -111,16 +111,14 @@ class GatewayHandler:
         ).one_or_none()
         if found is None or not found[0].enabled:
             return replies.UNKNOWN_RECIPIENT
-        trigger, process, definition = found
+        trigger, process, revision, definition = found
         if not sender_permitted(trigger, sender, self.settings.email_member_domains):
             return replies.SENDER_NOT_PERMITTED
-        stage = Stage(trigger.stage)
-        revision = process.draft_revision if stage == Stage.DRAFT else process.published_revision
-        if revision is None or definition is None:
+        if revision is None:  # only a Published trigger's process can lack its revision
             return replies.NOT_PUBLISHED
         return Target(
             CurrentRevision(process.id, process.name, revision, definition),
-            stage,
+            Stage(trigger.stage),
             trigger.permission != EmailPermission.ANYONE,
         )
 
