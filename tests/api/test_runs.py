@@ -287,3 +287,41 @@ async def test_revoked_key_stops_working(api: httpx.AsyncClient, database: objec
         timeout=10,
         interval=0.5,
     )
+
+
+async def test_a_waited_run_reads_the_same_as_a_later_get(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    """A wait reads the finished run from its history, a plain GET from a describe: for every
+    way a run ends (in its first task, after waiting, failed, timed out, cancelled) and every
+    way to wait (start and wait, wait on a started run), the two must be the same run."""
+    nap = {"id": "nap", "uses": "sleep", "with": {"seconds": 1}}
+    long_nap = {**nap, "with": {"seconds": 30}}
+    definitions = {
+        "first task": INVOICE,
+        "after waiting": {**INVOICE, "steps": [nap, INVOICE["steps"][0]]},
+        "failed": {**INVOICE, "steps": [nap, *INVOICE["steps"]]},
+        "timed out": {"inputs": INVOICE["inputs"], "timeout": 1, "steps": [long_nap]},
+        "cancelled": {"inputs": INVOICE["inputs"], "steps": [long_nap]},
+    }
+    inputs = {"customer": "acme", "amount": 20000}
+    for kind, definition in definitions.items():
+        process = await create_process(api, definition)
+        body = {"process_id": process["id"], "stage": "Draft", "inputs": inputs, "name": kind}
+        if kind == "cancelled":
+            run = await start_run(api, process["id"], inputs=inputs)
+            await wait_for_state(api, run["id"], "Running")
+            waiting = asyncio.create_task(api.get(f"/v2/runs/{run['id']}", params={"wait": 20}))
+            await asyncio.sleep(0.3)
+            assert (await api.post(f"/v2/runs/{run['id']}/cancel")).status_code == 202
+            waited = (await waiting).json()
+        else:
+            response = await api.post("/v2/runs", params={"wait": 20}, json=body)
+            assert response.status_code == 201, response.text
+            waited = response.json()
+        assert waited["state"] in {"Succeeded", "Failed", "TimedOut", "Cancelled"}, (kind, waited)
+        assert waited == await get_run(api, waited["id"]), kind
+        if kind == "after waiting":
+            assert waited["started_at"] < waited["ended_at"]
+            assert waited["steps"][0]["state"] == "Succeeded"
+            assert waited["outputs"] == {"gross": 24000.0, "who": "ACME"}

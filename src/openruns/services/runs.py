@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.api.common.v1 import Payload, SearchAttributes
 from temporalio.api.common.v1 import WorkflowExecution as ExecutionRef
 from temporalio.api.enums.v1 import EventType, HistoryEventFilterType
 from temporalio.api.history.v1 import HistoryEvent
@@ -29,6 +30,7 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from temporalio.converter import decode_typed_search_attributes
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -266,27 +268,45 @@ async def start_run(
 
 
 def _from_execution(execution: WorkflowExecution, memo: dict[str, Any], settings: Settings) -> Run:
-    sa = execution.typed_search_attributes
-    state = run_state(execution.status, sa.get(attrs.RUN_STATE))
+    return _run_record(
+        execution.id,
+        execution.status,
+        execution.typed_search_attributes,
+        execution.start_time,
+        execution.close_time,
+        memo,
+        settings,
+    )
+
+
+def _run_record(
+    run_id: str,
+    status: WorkflowExecutionStatus | None,
+    sa: TypedSearchAttributes,
+    start_time: datetime,
+    close_time: datetime | None,
+    memo: dict[str, Any],
+    settings: Settings,
+) -> Run:
+    state = run_state(status, sa.get(attrs.RUN_STATE))
     email = memo.get("email")
     return Run(
-        id=execution.id,
+        id=run_id,
         name=memo.get("name"),
         process_id=sa.get(attrs.PROCESS_ID),
         stage=sa.get(attrs.PROCESS_STAGE),
         revision=sa.get(attrs.PROCESS_REVISION),
         state=state,
         trigger=sa.get(attrs.RUN_TRIGGER),
-        created_at=execution.start_time,
+        created_at=start_time,
         # A run that finished within its first workflow task never upserted its start.
-        started_at=sa.get(attrs.RUN_STARTED_AT)
-        or (execution.close_time if state.is_final else None),
-        ended_at=execution.close_time,
+        started_at=sa.get(attrs.RUN_STARTED_AT) or (close_time if state.is_final else None),
+        ended_at=close_time,
         rerun_of=sa.get(attrs.RERUN_OF),
         schedule_id=sa.get(attrs.SCHEDULE_ID),
         parent_run_id=sa.get(attrs.PARENT_RUN_ID),
         email=EmailInfo.model_validate(email) if email else None,
-        temporal_ui_url=settings.run_ui_url(execution.id),
+        temporal_ui_url=settings.run_ui_url(run_id),
     )
 
 
@@ -400,7 +420,15 @@ async def get_run(
     """
     close = None
     if wait > 0:
-        close = await _run_rpc(run_id, _history_event(client, run_id, close=True, wait=wait))
+        deadline = time.monotonic() + wait
+        events = await _run_rpc(run_id, _history_until_close(client, run_id, wait))
+        if events is not None:
+            return await _from_history(client, settings, run_id, events, run_input)
+        remaining = deadline - time.monotonic()
+        if remaining > 0:  # a long history: wait for the close event alone
+            close = await _run_rpc(
+                run_id, _history_event(client, run_id, close=True, wait=remaining)
+            )
     description, started_input = await asyncio.gather(
         _run_rpc(run_id, _describe(client, run_id)),
         _run_rpc(run_id, _started_input(client, run_id))
@@ -409,23 +437,133 @@ async def get_run(
     )
     memo = dict(await description.memo())
     run = _from_execution(description, memo, settings)
+    if run.state.is_final and close is None:
+        close = await _history_event(client, run_id, close=True)
+    return await _complete(client, run, memo, started_input, close, description.status)
+
+
+async def _complete(
+    client: Client,
+    run: Run,
+    memo: dict[str, Any],
+    started_input: ProcessRunInput | None,
+    close: HistoryEvent | None,
+    status: WorkflowExecutionStatus | None,
+) -> Run:
+    """``run`` (as lists show it) with its inputs, step timeline and outputs or error."""
     if started_input is not None:
         run.inputs = started_input.inputs
         run.file_ids = started_input.file_ids
         run.revision = run.revision or started_input.revision
     steps = [StepRecord.model_validate(s) for s in memo.get(STEPS_MEMO) or []]
     if run.state.is_final:
-        if close is None:
-            close = await _history_event(client, run_id, close=True)
         if close is not None and run.state == RunState.SUCCEEDED:
             attributes = close.workflow_execution_completed_event_attributes
             [run.outputs] = await client.data_converter.decode_wrapper(attributes.result) or [None]
         elif close is not None:
-            assert description.status is not None
-            run.error = await _error(client, close, description.status)
+            assert status is not None
+            run.error = await _error(client, close, status)
         _final_timeline(steps, run.state, run.ended_at)
     run.steps = steps
     return run
+
+
+# How many events a wait reads in full (a run's whole history, as it happens) before it waits
+# for the close event alone and describes the run instead: a one-step run has six.
+HISTORY_READ_LIMIT = 200
+
+_CLOSE_STATUS = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: WorkflowExecutionStatus.COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: WorkflowExecutionStatus.FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: WorkflowExecutionStatus.CANCELED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: WorkflowExecutionStatus.TERMINATED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: WorkflowExecutionStatus.TIMED_OUT,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: (
+        WorkflowExecutionStatus.CONTINUED_AS_NEW
+    ),
+}
+
+
+async def _history_until_close(
+    client: Client, run_id: str, wait: float
+) -> list[HistoryEvent] | None:
+    """The run's whole history once it has closed, long-polling up to ``wait`` seconds as
+    its events arrive; None when it is still going then, or its history is a long one.
+
+    A waiting request then needs no describe after the run closes: the history carries all
+    a describe would tell (start and close times, memo and search attribute upserts), and
+    the reads before the close overlap the run instead of following it."""
+    request = GetWorkflowExecutionHistoryRequest(
+        namespace=client.namespace,
+        execution=ExecutionRef(workflow_id=run_id),
+        wait_new_event=True,
+        history_event_filter_type=HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT,
+    )
+    events: list[HistoryEvent] = []
+    deadline = time.monotonic() + wait
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            response = await client.workflow_service.get_workflow_execution_history(
+                request, timeout=timedelta(seconds=remaining + 1)
+            )
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.DEADLINE_EXCEEDED:
+                return None
+            raise
+        events.extend(response.history.events)
+        if events and events[-1].event_type in _CLOSE_STATUS:
+            return events
+        if (
+            not response.next_page_token
+            or len(events) > HISTORY_READ_LIMIT
+            or time.monotonic() >= deadline
+        ):
+            return None
+        request.next_page_token = response.next_page_token
+
+
+async def _from_history(
+    client: Client,
+    settings: Settings,
+    run_id: str,
+    events: list[HistoryEvent],
+    run_input: ProcessRunInput | None,
+) -> Run:
+    """A closed run from its whole history: what ``get_run`` reads from a describe."""
+    started = events[0].workflow_execution_started_event_attributes
+    if started.workflow_type.name != WORKFLOW_TYPE:
+        raise NotFound(f"run {run_id!r} not found")
+    memo_payloads = dict(started.memo.fields)
+    search = dict(started.search_attributes.indexed_fields)
+    for event in events:
+        if event.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+            upserted = event.upsert_workflow_search_attributes_event_attributes.search_attributes
+            search.update(upserted.indexed_fields)
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED:
+            upserted_memo = event.workflow_properties_modified_event_attributes.upserted_memo
+            memo_payloads.update(upserted_memo.fields)
+    memo = await _decode_memo(client, memo_payloads)
+    close, status = events[-1], _CLOSE_STATUS[events[-1].event_type]
+    run = _run_record(
+        run_id,
+        status,
+        decode_typed_search_attributes(SearchAttributes(indexed_fields=search)),
+        events[0].event_time.ToDatetime(UTC),
+        close.event_time.ToDatetime(UTC),
+        memo,
+        settings,
+    )
+    if run_input is None and started.input.payloads:
+        [run_input] = await client.data_converter.decode(started.input.payloads, [ProcessRunInput])
+    return await _complete(client, run, memo, run_input, close, status)
+
+
+async def _decode_memo(client: Client, fields: dict[str, Payload]) -> dict[str, Any]:
+    names = list(fields)
+    values = await client.data_converter.decode([fields[name] for name in names])
+    # An upsert of null removes the field, as Temporal's own merge does.
+    return {name: value for name, value in zip(names, values, strict=True) if value is not None}
 
 
 async def run_with_input(
