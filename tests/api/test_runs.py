@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import httpx
 import pytest
@@ -325,3 +326,19 @@ async def test_a_waited_run_reads_the_same_as_a_later_get(
             assert waited["started_at"] < waited["ended_at"]
             assert waited["steps"][0]["state"] == "Succeeded"
             assert waited["outputs"] == {"gross": 24000.0, "who": "ACME"}
+
+
+async def test_waiting_on_a_workflow_that_is_not_a_run_is_404_at_once(
+    api: httpx.AsyncClient, client: Client
+) -> None:
+    other = await client.start_workflow(
+        "SomeoneElsesWorkflow", id=f"other-{uuid.uuid4().hex}", task_queue="nobody-polls-this"
+    )
+    try:
+        response = await asyncio.wait_for(
+            api.get(f"/v2/runs/{other.id}", params={"wait": 30}), timeout=10
+        )
+        assert response.status_code == 404, response.text
+        assert "not found" in response.json()["message"]
+    finally:
+        await other.terminate()

@@ -511,6 +511,10 @@ async def _history_until_close(
             if exc.status == RPCStatusCode.DEADLINE_EXCEEDED:
                 return None
             raise
+        if not events and response.history.events:
+            started = response.history.events[0].workflow_execution_started_event_attributes
+            if started.workflow_type.name != WORKFLOW_TYPE:  # not a run: say so now
+                raise NotFound(f"run {run_id!r} not found")
         events.extend(response.history.events)
         if events and events[-1].event_type in _CLOSE_STATUS:
             return events
@@ -532,8 +536,6 @@ async def _from_history(
 ) -> Run:
     """A closed run from its whole history: what ``get_run`` reads from a describe."""
     started = events[0].workflow_execution_started_event_attributes
-    if started.workflow_type.name != WORKFLOW_TYPE:
-        raise NotFound(f"run {run_id!r} not found")
     memo_payloads = dict(started.memo.fields)
     search = dict(started.search_attributes.indexed_fields)
     for event in events:
