@@ -57,7 +57,8 @@ async def _scenarios(
     process_id = await scenarios.create_process(api, scenarios.SET_PROCESS)
 
     log.info("latency")
-    results.figures.append(await scenarios.latency(api, client, process_id, 20 if quick else 50))
+    n = 20 if quick else 50
+    results.figures.append(await scenarios.latency(api, client, process_id, n, results))
 
     log.info("throughput")
     with PeakMemory(stack.pids()) as memory:

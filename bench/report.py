@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from bench.scenarios import Figure, Results
+from bench.scenarios import SEGMENTS, Figure, Results
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -64,6 +64,22 @@ def _cpu_table(cpu: dict[str, dict[str, float]]) -> list[str]:
     return lines
 
 
+def _split_table(split: dict[str, dict[str, float]]) -> list[str]:
+    """Where a latency run's time goes, from its history's event times, OpenRuns beside raw."""
+    ours, raw = split["OpenRuns"], split["raw"]
+    lines = [
+        "Where a latency run's time goes (ms, median of the runs; the server's event times "
+        "against the caller's clock, so each segment is ±1 ms):",
+        "",
+        "| segment | OpenRuns | raw Temporal | difference | what it is |",
+        "|---|---|---|---|---|",
+    ]
+    for name, what in SEGMENTS.items():
+        a, b = ours[name], raw[name]
+        lines.append(f"| {name} | {a:.1f} | {b:.1f} | {a - b:+.1f} | {what} |")
+    return lines
+
+
 def render(results: Results, machine: dict[str, str], versions: dict[str, str],
            args: argparse.Namespace, seconds: float) -> str:  # fmt: skip
     lines = [
@@ -85,6 +101,8 @@ def render(results: Results, machine: dict[str, str], versions: dict[str, str],
     ]
     for figure in results.figures:
         lines.append(_row(figure, 0.95 if figure.name.startswith("Listing") else 0.9))
+    if results.latency_split:
+        lines += ["", *_split_table(results.latency_split)]
     if results.cpu:
         lines += ["", *_cpu_table(results.cpu)]
     lines += ["", "Peak RSS during the throughput run:", ""]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 import statistics
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 
 from bench.http import Api
@@ -79,6 +82,8 @@ class Results:
     memory: dict[str, float] = field(default_factory=dict)
     # CPU ms per run during the throughput bursts: {"OpenRuns"|"raw": {part: median ms}}
     cpu: dict[str, dict[str, float]] = field(default_factory=dict)
+    # where a latency run's time went: {"OpenRuns"|"raw": {segment: median ms}}
+    latency_split: dict[str, dict[str, float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
@@ -92,9 +97,9 @@ async def create_process(api: Api, definition: dict[str, Any]) -> str:
     return process_id
 
 
-async def openruns_run(api: Api, process_id: str, amount: float) -> None:
+async def openruns_run(api: Api, process_id: str, amount: float) -> str:
     """Start a run and wait for its outputs: ``POST /v2/runs?wait=`` (then ``GET ?wait=``
-    should the run still be going when the first wait ends)."""
+    should the run still be going when the first wait ends); the run's id."""
     response = await api.post(
         "/v2/runs",
         params={"wait": 30},
@@ -106,15 +111,52 @@ async def openruns_run(api: Api, process_id: str, amount: float) -> None:
         run = (await api.get(f"/v2/runs/{run['id']}", params={"wait": 30})).json()
     if run["state"] != "Succeeded":
         raise RuntimeError(f"run {run['id']} ended {run['state']}: {run.get('error')}")
+    return str(run["id"])
 
 
-async def raw_run(client: Client, amount: float) -> None:
+async def raw_run(client: Client, amount: float) -> str:
+    workflow_id = f"raw-{uuid.uuid4()}"
     await client.execute_workflow(
-        RawBenchWorkflow.run,
-        {"amount": amount},
-        id=f"raw-{uuid.uuid4()}",
-        task_queue=RAW_TASK_QUEUE,
+        RawBenchWorkflow.run, {"amount": amount}, id=workflow_id, task_queue=RAW_TASK_QUEUE
     )
+    return workflow_id
+
+
+SEGMENTS = {
+    "request → started": "the front door: from sending the request to the start event",
+    "started → first task": "Temporal dispatching the first workflow task to the worker",
+    "first task": "the worker's first workflow task, as the server saw it",
+    "task → closed": "from that task's completion to the close event",
+    "closed → answer": "from the close event to the caller having the answer",
+}
+
+
+def time_split(events: Sequence[HistoryEvent], sent: float, answered: float) -> dict[str, float]:
+    """Where one run's time went (ms), from its history's event times and the caller's wall
+    clock (``time.time()``) when it sent the request and when it had the answer."""
+
+    def at(event: HistoryEvent) -> float:
+        return event.event_time.ToDatetime(dt.UTC).timestamp()
+
+    first_task = next(
+        e for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED
+    )
+    task_done = next(
+        e for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    )
+    marks = [sent, at(events[0]), at(first_task), at(task_done), at(events[-1]), answered]
+    return {
+        name: (end - start) * 1000
+        for name, start, end in zip(SEGMENTS, marks, marks[1:], strict=False)
+    }
+
+
+async def _split_medians(client: Client, runs: list[tuple[str, float, float]]) -> dict[str, float]:
+    splits = []
+    for workflow_id, sent, answered in runs:
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        splits.append(time_split(history.events, sent, answered))
+    return {name: statistics.median(s[name] for s in splits) for name in SEGMENTS}
 
 
 async def timed(call: Callable[[], Awaitable[Any]]) -> float:
@@ -123,15 +165,28 @@ async def timed(call: Callable[[], Awaitable[Any]]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-async def latency(api: Api, client: Client, process_id: str, n: int) -> Figure:
-    """Trigger → Succeeded, sequential; OpenRuns and raw alternate so noise hits both."""
+async def latency(
+    api: Api, client: Client, process_id: str, n: int, results: Results | None = None
+) -> Figure:
+    """Trigger → Succeeded, sequential; OpenRuns and raw alternate so noise hits both. With
+    ``results``, also where each side's time went (``results.latency_split``)."""
     for _ in range(5):  # warm up both paths
         await openruns_run(api, process_id, 1)
         await raw_run(client, 1)
-    ours, raw = [], []
+    ours: list[float] = []
+    raw: list[float] = []
+    runs: dict[str, list[tuple[str, float, float]]] = {"OpenRuns": [], "raw": []}
     for i in range(n):
-        ours.append(await timed(functools.partial(openruns_run, api, process_id, i)))
-        raw.append(await timed(functools.partial(raw_run, client, i)))
+        for side, call, times in (
+            ("OpenRuns", functools.partial(openruns_run, api, process_id, i), ours),
+            ("raw", functools.partial(raw_run, client, i), raw),
+        ):
+            sent, started = time.time(), time.perf_counter()
+            workflow_id = await call()
+            times.append((time.perf_counter() - started) * 1000)
+            runs[side].append((workflow_id, sent, time.time()))
+    if results is not None:
+        results.latency_split = {side: await _split_medians(client, r) for side, r in runs.items()}
     return Figure(
         "Latency: trigger → Succeeded (one `set` step)", "ms", ours, raw, target="p50 ≤ 1.2× raw"
     )

@@ -4,9 +4,14 @@ what was measured (a wrong "met" or a wrong difference would misreport the bench
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 
 from bench.report import render
-from bench.scenarios import Figure, Results, _cpu_per_run
+from bench.scenarios import Figure, Results, _cpu_per_run, time_split
 
 
 def _render(results: Results) -> str:
@@ -55,3 +60,32 @@ def test_cpu_per_run_is_split_by_process_with_the_difference_to_raw() -> None:
     assert "| API | 2.00 | — | +2.00 |" in text
     assert "| load generator | 1.00 | 1.20 | -0.20 |" in text
     assert "| **total** | 9.00 | 5.80 | +3.20 |" in text
+
+
+def test_a_latency_run_is_split_at_its_history_events() -> None:
+    def event(kind: EventType.ValueType, ms: int) -> HistoryEvent:
+        stamp = Timestamp()
+        stamp.FromDatetime(datetime.fromtimestamp(1_700_000_000 + ms / 1000, UTC))
+        return HistoryEvent(event_type=kind, event_time=stamp)
+
+    events = [
+        event(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, 2),
+        event(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, 2),
+        event(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, 5),  # not the task's start
+        event(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, 30),
+        event(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, 42),
+        event(EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED, 42),
+        event(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, 43),
+    ]
+    split = time_split(events, sent=1_700_000_000.0, answered=1_700_000_000.050)
+    assert {name: round(ms, 3) for name, ms in split.items()} == {
+        "request → started": 2,
+        "started → first task": 28,
+        "first task": 12,
+        "task → closed": 1,
+        "closed → answer": 7,
+    }
+
+    text = _render(Results(latency_split={"OpenRuns": split, "raw": split | {"first task": 10}}))
+    assert "| first task | 12.0 | 10.0 | +2.0 |" in text
+    assert "| closed → answer | 7.0 | 7.0 | +0.0 |" in text

@@ -20,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from openruns import search_attributes as attrs
 from openruns.models import Run
 from openruns.run_actions import ARCHIVE_SIGNAL, ArchiveSignal, RunActionResult
+from openruns.services import visibility
 from openruns.services.runs import WORKFLOW_TYPE, run_summary
 from openruns.settings import Settings
 from openruns.states import run_state
@@ -43,9 +44,7 @@ async def one_page(
     client: Client, query: str, size: int, token: bytes | None = None
 ) -> tuple[list[WorkflowExecution], bytes | None]:
     """One visibility page (``async for`` would make one more call to learn there is none)."""
-    iterator = client.list_workflows(query, page_size=size, next_page_token=token)
-    await iterator.fetch_next_page()
-    return list(iterator.current_page or []), iterator.next_page_token
+    return await visibility.page(client, query, size, token)
 
 
 async def lookup(client: Client, run_ids: Sequence[str]) -> dict[str, WorkflowExecution]:
@@ -139,6 +138,6 @@ async def set_archived(
                 )
             )
             continue
-        run = with_flags(await run_summary(found[run_id], settings), rows.get(run_id))
+        run = with_flags(run_summary(found[run_id], settings, client), rows.get(run_id))
         results.append(RunActionResult(run_id=run_id, ok=True, run=run))
     return results

@@ -196,9 +196,13 @@ async def list_runs(
         executions, next_state = await _archived_only(windows, limit, state)
     else:
         executions, next_state = await _unarchived(windows, limit, state)
-    summaries = await asyncio.gather(*(runs.run_summary(e, settings) for e in executions))
+    summaries = [runs.run_summary(e, settings, client) for e in executions]
+    if archived == ArchivedFilter.FALSE:  # every page was checked against the database
+        items = [with_flags(run, None) for run in summaries]
+    else:
+        items = await flagged(database, summaries)
     return Page[Run](
-        items=await flagged(database, list(summaries)),
+        items=items,
         continuation_token=encode_token({**next_state, "q": key}) if next_state else None,
     )
 

@@ -49,6 +49,7 @@ from openruns.models import (
     StepState,
 )
 from openruns.pagination import decode_token, encode_token
+from openruns.services import visibility
 from openruns.services.files import check_file_ids
 from openruns.services.processes import CurrentRevision, load_definition, process_and_revision
 from openruns.settings import Settings
@@ -584,9 +585,11 @@ async def run_with_input(
     return run, run_input
 
 
-async def run_summary(execution: WorkflowExecution, settings: Settings) -> Run:
+def run_summary(execution: WorkflowExecution, settings: Settings, client: Client) -> Run:
     """A run as lists show it (no inputs, outputs or timeline), from a visibility record."""
-    return _from_execution(execution, dict(await execution.memo()), settings)
+    return _from_execution(
+        execution, visibility.list_memo(execution, client.data_converter), settings
+    )
 
 
 # ---- listing -------------------------------------------------------------------------------
@@ -629,15 +632,6 @@ def build_query(filters: RunFilters) -> str:
     return " AND ".join(clauses)
 
 
-LIST_MEMO_KEYS = ("name", "email")
-
-
-async def _list_memo(execution: WorkflowExecution) -> dict[str, Any]:
-    """The memo fields a list item shows; the step timeline is left undecoded."""
-    fields = execution.raw_info.memo.fields
-    return {key: await execution.memo_value(key) for key in LIST_MEMO_KEYS if key in fields}
-
-
 async def list_runs(
     client: Client, settings: Settings, filters: RunFilters, limit: int, token: str | None
 ) -> Page[Run]:
@@ -653,14 +647,11 @@ async def list_runs(
                 [error_detail(("continuation_token",), "filters changed since it was issued")],
             )
         temporal_token = bytes.fromhex(state["t"])
-    iterator = client.list_workflows(query, page_size=limit, next_page_token=temporal_token)
-    await iterator.fetch_next_page()
-    executions = list(iterator.current_page or [])
-    memos = await asyncio.gather(*(_list_memo(e) for e in executions))
-    items = [_from_execution(e, m, settings) for e, m in zip(executions, memos, strict=True)]
+    executions, page_token = await visibility.page(client, query, limit, temporal_token)
+    items = [run_summary(e, settings, client) for e in executions]
     next_token = None
-    if iterator.next_page_token:
-        next_token = encode_token({"t": iterator.next_page_token.hex(), "q": query_hash})
+    if page_token:
+        next_token = encode_token({"t": page_token.hex(), "q": query_hash})
     return Page[Run](items=items, continuation_token=next_token)
 
 
