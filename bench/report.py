@@ -45,16 +45,19 @@ def _met(target: str, ratio: float, tail: float) -> str:
     return ""
 
 
+def _table_head(intro: str, columns: list[str]) -> list[str]:
+    """A sentence saying what a table holds, then the table's header rows."""
+    return [intro, "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+
+
 def _cpu_table(cpu: dict[str, dict[str, float]]) -> list[str]:
     """Where a run's CPU goes during the throughput bursts, OpenRuns beside raw."""
     ours, raw = cpu["OpenRuns"], cpu["raw"]
-    lines = [
+    lines = _table_head(
         "CPU per run during the throughput bursts (ms, median of the bursts; from `/proc`, "
         "so it counts what each process did for those runs and their visibility updates):",
-        "",
-        "| process | OpenRuns | raw Temporal | difference |",
-        "|---|---|---|---|",
-    ]
+        ["process", "OpenRuns", "raw Temporal", "difference"],
+    )
     for part in dict.fromkeys([*ours, *raw]):
         a, b = ours.get(part), raw.get(part)
         cells = [f"{a:.2f}" if a is not None else "—", f"{b:.2f}" if b is not None else "—"]
@@ -67,13 +70,11 @@ def _cpu_table(cpu: dict[str, dict[str, float]]) -> list[str]:
 def _split_table(split: dict[str, dict[str, float]]) -> list[str]:
     """Where a latency run's time goes, from its history's event times, OpenRuns beside raw."""
     ours, raw = split["OpenRuns"], split["raw"]
-    lines = [
+    lines = _table_head(
         "Where a latency run's time goes (ms, median of the runs; the server's event times "
         "against the caller's clock, so each segment is ±1 ms):",
-        "",
-        "| segment | OpenRuns | raw Temporal | difference | what it is |",
-        "|---|---|---|---|---|",
-    ]
+        ["segment", "OpenRuns", "raw Temporal", "difference", "what it is"],
+    )
     for name, what in SEGMENTS.items():
         a, b = ours[name], raw[name]
         lines.append(f"| {name} | {a:.1f} | {b:.1f} | {a - b:+.1f} | {what} |")
