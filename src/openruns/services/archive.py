@@ -40,13 +40,6 @@ def quoted(ids: Sequence[str]) -> str:
     return ", ".join(f"'{run_id}'" for run_id in ids)
 
 
-async def one_page(
-    client: Client, query: str, size: int, token: bytes | None = None
-) -> tuple[list[WorkflowExecution], bytes | None]:
-    """One visibility page (``async for`` would make one more call to learn there is none)."""
-    return await visibility.page(client, query, size, token)
-
-
 async def lookup(client: Client, run_ids: Sequence[str]) -> dict[str, WorkflowExecution]:
     """The OpenRuns runs among ``run_ids``: one visibility query per 500 ids, and a describe for
     ids visibility does not show (yet), so a run started a moment ago is found too."""
@@ -55,7 +48,7 @@ async def lookup(client: Client, run_ids: Sequence[str]) -> dict[str, WorkflowEx
     for start in range(0, len(safe), CHUNK):
         chunk = safe[start : start + CHUNK]
         query = f"WorkflowType = '{WORKFLOW_TYPE}' AND WorkflowId IN ({quoted(chunk)})"
-        for execution in (await one_page(client, query, len(chunk)))[0]:
+        for execution in (await visibility.page(client, query, len(chunk)))[0]:
             found.setdefault(execution.id, execution)
     gate = asyncio.Semaphore(PARALLEL)
 

@@ -37,8 +37,8 @@ from openruns.errors import InvalidInput, error_detail
 from openruns.models import Page, Run
 from openruns.pagination import decode_token, encode_token
 from openruns.run_actions import ArchivedFilter
-from openruns.services import runs
-from openruns.services.archive import SAFE_ID, one_page, quoted, with_flags
+from openruns.services import runs, visibility
+from openruns.services.archive import SAFE_ID, quoted, with_flags
 from openruns.services.run_windows import MAX_QUERIES, MICROSECOND, Cursor, Windows, at
 from openruns.settings import Settings
 from openruns.store import Database
@@ -171,7 +171,7 @@ async def _fetch(
     if not ids:
         return []
     query = f"{windows.base} AND {clause} AND WorkflowId IN ({quoted(ids)})"
-    found = {e.id: e for e in (await one_page(windows.client, query, len(ids)))[0]}
+    found = {e.id: e for e in (await visibility.page(windows.client, query, len(ids)))[0]}
     return [found[run_id] for run_id in ids if run_id in found]
 
 

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from temporalio.client import Client, WorkflowExecution
 
-from openruns.services import runs
-from openruns.services.archive import SAFE_ID, one_page, quoted
+from openruns.services import runs, visibility
+from openruns.services.archive import SAFE_ID, quoted
 from openruns.states import run_state
 from openruns.store import Database
 from openruns.store import archives as repo
@@ -61,7 +61,7 @@ class Windows:
         self.closed_scope = repo.Scope(**{**vars(self.unfinished_scope), "state": final})
 
     async def page(self, query: str, size: int, token: bytes | None = None) -> Page:
-        return await one_page(self.client, query, size, token)
+        return await visibility.page(self.client, query, size, token)
 
     async def archived(self, executions: list[WorkflowExecution]) -> set[str]:
         """Which of these runs are archived (every page is checked); closes seen on the way
