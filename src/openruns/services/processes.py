@@ -20,6 +20,7 @@ from openruns.settings import Settings
 from openruns.states import Stage
 from openruns.store import email as email_repo
 from openruns.store import processes as repo
+from openruns.store.db import read
 from openruns.store.tables import ProcessRow, RevisionRow
 
 
@@ -169,10 +170,8 @@ async def process_and_revision(
     session: AsyncSession, process_id: str, stage: Stage
 ) -> CurrentRevision:
     """The process and the revision a run of ``stage`` executes now, in one query."""
-    connection = await session.connection()
-    row = (
-        await connection.execute(_CURRENT_REVISION[stage], {"process_id": process_id})
-    ).one_or_none()
+    rows = await read(session, _CURRENT_REVISION[stage], {"process_id": process_id})
+    row = rows[0] if rows else None
     if row is None:
         raise NotFound(f"process {process_id!r} not found")
     if row.revision is None:

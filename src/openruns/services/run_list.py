@@ -87,7 +87,7 @@ async def _unarchived(windows: Windows, limit: int, state: dict[str, Any]) -> Fo
     wants_closed = wanted is None or wanted.is_final
     mode = state.get("m")
     if mode is None:
-        async with windows.database.session() as session:
+        async with windows.database.sessions() as session:
             mode = "w" if await repo.any_archived(session, windows.unfinished_scope) else "p"
     if mode == "p":
         page, token = await windows.plain(limit, state.get("t"))

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from openruns.store.db import read
 from openruns.store.tables import RunArchiveRow, utcnow
 
 TEST_TRIGGER = "test"
@@ -140,7 +141,7 @@ async def closed_at_exactly(session: AsyncSession, scope: Scope, at: datetime) -
 
 
 async def any_archived(session: AsyncSession, scope: Scope) -> bool:
-    return (await session.scalar(_scoped(select(RunArchiveRow.run_id), scope).limit(1))) is not None
+    return bool(await read(session, _scoped(select(RunArchiveRow.run_id), scope).limit(1)))
 
 
 async def unresolved(session: AsyncSession, limit: int) -> list[tuple[str, datetime]]:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import sqlite3
+import weakref
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, Executable, Row, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -27,6 +31,59 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=0")  # never wait for a lock (see ``read``)
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
+
+
+# The plain-sqlite3 reader of each SQLite file database, by its async engine's sync engine.
+_readers: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+async def read(
+    session: AsyncSession, statement: Executable, params: Mapping[str, Any] | None = None
+) -> Sequence[Row[Any]]:
+    """The rows of a read-only Core ``statement``, for ``session``'s database.
+
+    Through SQLAlchemy's async engine a SQLite query costs about 0.5 ms of CPU (measured: the
+    aiosqlite driver runs every call — checkout, execute, fetch, reset — on a thread of its
+    own and hands each result back to the event loop), while the query itself takes 10–20 µs.
+    SQLite in WAL mode (as every OpenRuns connection sets it) never makes a reader wait for a
+    writer, so for a file database the read runs right here on a plain ``sqlite3`` connection
+    that is read-only and never waits for a lock (``busy_timeout=0``): in the rare case the file
+    is locked anyway (recovering a WAL after a crash, or a database not in WAL mode), the read
+    goes through the session instead of blocking the event loop. So does every read of a
+    session that has begun work (its own writes, which another connection would not see).
+    """
+    bind = session.bind
+    reader = _readers.get(bind.sync_engine) if isinstance(bind, AsyncEngine) else None
+    if reader is not None and not session.in_transaction():
+        try:
+            with reader.connect() as connection:
+                return connection.execute(statement, params or {}).all()
+        except OperationalError as exc:
+            if not _is_locked(exc):
+                raise
+    return (await session.execute(statement, params or {})).all()
+
+
+def _is_locked(exc: OperationalError) -> bool:
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc.orig)
+
+
+def _file_path(url: str) -> str | None:
+    """The file of a SQLite URL, or None for an in-memory database."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
 class Database:
     """An async engine and its session factory."""
 
@@ -42,8 +99,14 @@ class Database:
             # connections (a thread start and four PRAGMAs each).
             engine_options.setdefault("pool_size", 20)
         self.engine: AsyncEngine = create_async_engine(url, **engine_options)
+        self._reader: Engine | None = None
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            path = _file_path(url)
+            if path is not None:
+                self._reader = create_engine(f"sqlite:///{path}", pool_size=2)
+                event.listen(self._reader, "connect", _sqlite_reader_pragmas)
+                _readers[self.engine.sync_engine] = self._reader
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
@@ -59,4 +122,6 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
+        if self._reader is not None:
+            self._reader.dispose()
         await self.engine.dispose()
