@@ -35,6 +35,7 @@ from openruns.states import Stage, Trigger
 from openruns.store import Database
 from openruns.store import files as file_repo
 from openruns.store.blobs import BlobStore
+from openruns.store.db import read
 from openruns.store.tables import EmailAddressRow, EmailTriggerRow, ProcessRow, RevisionRow
 from openruns.temporal import is_unavailable
 
@@ -91,35 +92,43 @@ class GatewayHandler:
     ) -> Target | str:
         """The ``Target`` of ``address``, or the reply refusing it (one query: the address, its
         trigger, its process and the revision a run would execute)."""
-        found = (
-            await session.execute(
-                select(EmailTriggerRow, ProcessRow, RevisionRow.revision, RevisionRow.definition)
-                .join(EmailAddressRow, EmailAddressRow.process_id == EmailTriggerRow.process_id)
-                .join(ProcessRow, ProcessRow.id == EmailTriggerRow.process_id)
-                .outerjoin(
-                    RevisionRow,
-                    and_(
-                        RevisionRow.process_id == ProcessRow.id,
-                        RevisionRow.revision == _STAGE_REVISION,
-                    ),
-                )
-                .where(
-                    EmailAddressRow.address == address.lower(),
-                    EmailAddressRow.retired_at.is_(None),
-                )
+        rows = await read(
+            session,
+            select(
+                EmailTriggerRow.enabled,
+                EmailTriggerRow.permission,
+                EmailTriggerRow.allowed_senders,
+                EmailTriggerRow.stage,
+                ProcessRow.id.label("process_id"),
+                ProcessRow.name.label("process_name"),
+                RevisionRow.revision,
+                RevisionRow.definition,
             )
-        ).one_or_none()
-        if found is None or not found[0].enabled:
+            .join(EmailAddressRow, EmailAddressRow.process_id == EmailTriggerRow.process_id)
+            .join(ProcessRow, ProcessRow.id == EmailTriggerRow.process_id)
+            .outerjoin(
+                RevisionRow,
+                and_(
+                    RevisionRow.process_id == ProcessRow.id,
+                    RevisionRow.revision == _STAGE_REVISION,
+                ),
+            )
+            .where(
+                EmailAddressRow.address == address.lower(),
+                EmailAddressRow.retired_at.is_(None),
+            ),
+        )
+        found = rows[0] if rows else None
+        if found is None or not found.enabled:
             return replies.UNKNOWN_RECIPIENT
-        trigger, process, revision, definition = found
-        if not sender_permitted(trigger, sender, self.settings.email_member_domains):
+        if not sender_permitted(found, sender, self.settings.email_member_domains):
             return replies.SENDER_NOT_PERMITTED
-        if revision is None:  # only a Published trigger's process can lack its revision
+        if found.revision is None:  # only a Published trigger's process can lack its revision
             return replies.NOT_PUBLISHED
         return Target(
-            CurrentRevision(process.id, process.name, revision, definition),
-            Stage(trigger.stage),
-            trigger.permission != EmailPermission.ANYONE,
+            CurrentRevision(found.process_id, found.process_name, found.revision, found.definition),
+            Stage(found.stage),
+            found.permission != EmailPermission.ANYONE,
         )
 
     async def handle_RCPT(

@@ -13,7 +13,7 @@ from sqlalchemy import event, select
 
 from openruns.services.processes import process_and_revision
 from openruns.states import Stage
-from openruns.store import Database
+from openruns.store import Database, archives
 from openruns.store import processes as repo
 from openruns.store.db import read
 from openruns.store.tables import ProcessRow
@@ -68,6 +68,9 @@ async def test_sqlite_reads_skip_the_async_driver(tmp_path: Path) -> None:
         through_engine = _queries_through_the_engine(database)
         async with database.sessions() as session:
             current = await process_and_revision(session, process.id, Stage.DRAFT)
+            # The other reads of the busiest paths: a run's archive flag, lists' archive check.
+            assert await archives.archived_among(session, ["run_x"]) == {}
+            assert not await archives.any_archived(session, archives.Scope())
             await session.commit()
         assert current.process_name == "p"
         assert through_engine == []

@@ -13,7 +13,9 @@ import asyncio
 import logging
 import re
 from collections.abc import Sequence
+from typing import Any
 
+from sqlalchemy import Row
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -91,7 +93,7 @@ async def _signal(client: Client, row: RunArchiveRow) -> None:
             log.warning("could not tag run %s as archived: %s", row.run_id, exc)  # re-check it
 
 
-def with_flags(run: Run, row: RunArchiveRow | None) -> Run:
+def with_flags(run: Run, row: RunArchiveRow | Row[Any] | None) -> Run:
     run.archived = bool(row and row.archived)
     run.archived_at = row.archived_at if row and row.archived else None
     return run

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openruns.definition.validate import format_path
@@ -98,9 +100,10 @@ async def rotate(session: AsyncSession, process_id: str, domain: str) -> EmailTr
 
 
 def sender_permitted(
-    trigger: EmailTriggerRow, sender: str | None, member_domains: Sequence[str]
+    trigger: EmailTriggerRow | Row[Any], sender: str | None, member_domains: Sequence[str]
 ) -> bool:
-    """May ``sender`` (the envelope sender) start runs through ``trigger``?"""
+    """May ``sender`` (the envelope sender) start runs through ``trigger`` (a trigger row, or a
+    row with its ``permission`` and ``allowed_senders``)?"""
     permission = EmailPermission(trigger.permission)
     if permission == EmailPermission.ANYONE:
         return True

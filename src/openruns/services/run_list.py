@@ -209,6 +209,6 @@ async def list_runs(
 
 async def flagged(database: Database, items: list[Run]) -> list[Run]:
     """``items`` with their ``archived`` / ``archived_at`` from the database."""
-    async with database.session() as session:
+    async with database.sessions() as session:
         rows = await repo.archived_among(session, (run.id for run in items))
     return [with_flags(run, rows.get(run.id)) for run in items]

@@ -66,7 +66,7 @@ class Windows:
     async def archived(self, executions: list[WorkflowExecution]) -> set[str]:
         """Which of these runs are archived (every page is checked); closes seen on the way
         are recorded, so later windows exclude those runs inside the query."""
-        async with self.database.session() as session:
+        async with self.database.sessions() as session:
             rows = await repo.archived_among(session, (e.id for e in executions))
             closes = {}
             for execution in executions:
@@ -75,6 +75,7 @@ class Windows:
                     closes[execution.id] = (state.value, execution.close_time)
             if closes:
                 await repo.record_closed(session, closes)
+                await session.commit()
         return set(rows)
 
     async def plain(self, size: int, token: bytes | None) -> Page:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, or_, select, tuple_
+from sqlalchemy import Row, Select, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,9 +68,19 @@ async def rows_for(session: AsyncSession, run_ids: Iterable[str]) -> dict[str, R
     return {row.run_id: row for row in rows}
 
 
-async def archived_among(session: AsyncSession, run_ids: Iterable[str]) -> dict[str, RunArchiveRow]:
-    """The archived runs among ``run_ids``."""
-    return {k: row for k, row in (await rows_for(session, run_ids)).items() if row.archived}
+_FLAGS = select(
+    RunArchiveRow.run_id, RunArchiveRow.archived, RunArchiveRow.archived_at, RunArchiveRow.closed_at
+)
+
+
+async def archived_among(session: AsyncSession, run_ids: Iterable[str]) -> dict[str, Row[Any]]:
+    """The archived runs among ``run_ids``: their ``run_id``, ``archived``, ``archived_at``
+    and ``closed_at`` (a read, so on SQLite it skips the async driver: see ``db.read``)."""
+    ids = list(dict.fromkeys(run_ids))
+    if not ids:
+        return {}
+    query = _FLAGS.where(RunArchiveRow.run_id.in_(ids), RunArchiveRow.archived.is_(True))
+    return {row.run_id: row for row in await read(session, query)}
 
 
 async def set_archived(
