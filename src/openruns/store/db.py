@@ -72,7 +72,7 @@ async def read(
 def _is_locked(exc: OperationalError) -> bool:
     code = getattr(exc.orig, "sqlite_errorcode", None)
     if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+        return (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)  # primary code
     return "locked" in str(exc.orig)
 
 
