@@ -51,8 +51,8 @@ async def test_a_listed_record_reads_as_the_sdk_reads_it(
             if field.name not in ("search_attributes", "typed_search_attributes"):
                 assert getattr(execution, field.name) == getattr(theirs, field.name), field.name
         wanted = [p for p in theirs.typed_search_attributes if p.key.name != "BuildIds"]
-        assert {p.key.name: p.value for p in execution.typed_search_attributes} == {
-            p.key.name: p.value for p in wanted if p.key != attrs.RUN_SEARCH
+        assert {p.key: p.value for p in execution.typed_search_attributes} == {
+            p.key: p.value for p in wanted if p.key != attrs.RUN_SEARCH
         }
         assert run_summary(execution, settings, client) == run_summary(theirs, settings, client)
         assert visibility.list_memo(execution, client.data_converter) == {

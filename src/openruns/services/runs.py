@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.api.common.v1 import Payload, SearchAttributes
+from temporalio.api.common.v1 import Payload
 from temporalio.api.common.v1 import WorkflowExecution as ExecutionRef
 from temporalio.api.enums.v1 import EventType, HistoryEventFilterType
 from temporalio.api.history.v1 import HistoryEvent
@@ -25,12 +25,12 @@ from temporalio.client import (
     WorkflowExecutionStatus,
 )
 from temporalio.common import (
+    SearchAttributeKey,
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.converter import decode_typed_search_attributes
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -289,23 +289,26 @@ def _run_record(
     memo: dict[str, Any],
     settings: Settings,
 ) -> Run:
-    state = run_state(status, sa.get(attrs.RUN_STATE))
+    # One dict instead of ``sa.get`` per field: a typed collection's ``get`` is a linear scan
+    # comparing keys as dataclasses, ten times per record.
+    values: dict[SearchAttributeKey[Any], Any] = {pair.key: pair.value for pair in sa}
+    state = run_state(status, values.get(attrs.RUN_STATE))
     email = memo.get("email")
     return Run(
         id=run_id,
         name=memo.get("name"),
-        process_id=sa.get(attrs.PROCESS_ID),
-        stage=sa.get(attrs.PROCESS_STAGE),
-        revision=sa.get(attrs.PROCESS_REVISION),
+        process_id=values.get(attrs.PROCESS_ID),
+        stage=values.get(attrs.PROCESS_STAGE),
+        revision=values.get(attrs.PROCESS_REVISION),
         state=state,
-        trigger=sa.get(attrs.RUN_TRIGGER),
+        trigger=values.get(attrs.RUN_TRIGGER),
         created_at=start_time,
         # A run that finished within its first workflow task never upserted its start.
-        started_at=sa.get(attrs.RUN_STARTED_AT) or (close_time if state.is_final else None),
+        started_at=values.get(attrs.RUN_STARTED_AT) or (close_time if state.is_final else None),
         ended_at=close_time,
-        rerun_of=sa.get(attrs.RERUN_OF),
-        schedule_id=sa.get(attrs.SCHEDULE_ID),
-        parent_run_id=sa.get(attrs.PARENT_RUN_ID),
+        rerun_of=values.get(attrs.RERUN_OF),
+        schedule_id=values.get(attrs.SCHEDULE_ID),
+        parent_run_id=values.get(attrs.PARENT_RUN_ID),
         email=EmailInfo.model_validate(email) if email else None,
         temporal_ui_url=settings.run_ui_url(run_id),
     )
@@ -551,7 +554,7 @@ async def _from_history(
     run = _run_record(
         run_id,
         status,
-        decode_typed_search_attributes(SearchAttributes(indexed_fields=search)),
+        visibility.record_attributes(search),
         events[0].event_time.ToDatetime(UTC),
         close.event_time.ToDatetime(UTC),
         memo,

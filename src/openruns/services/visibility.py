@@ -4,19 +4,29 @@ The SDK's ``list_workflows`` decodes every search attribute of every execution t
 typed set and the deprecated untyped dict), the run's search text and Temporal's own
 ``BuildIds`` included: 5.2 ms of the API's CPU for a page of 50 runs (measured), a fifth of
 a listing. ``page`` asks Temporal the same question and decodes, once, the attributes a run
-record reads; ``list_memo`` decodes the memo fields a list item shows (not the step timeline).
+record reads, with ``record_attributes`` (the SDK's decoding, for just those attributes and
+without building a key and a converter call per value); ``list_memo`` decodes the memo fields
+a list item shows (not the step timeline).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from temporalio.api.common.v1 import SearchAttributes
+import orjson
+from temporalio.api.common.v1 import Payload, SearchAttributes
 from temporalio.api.workflow.v1 import WorkflowExecutionInfo
 from temporalio.api.workflowservice.v1 import ListWorkflowExecutionsRequest
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
+from temporalio.common import (
+    SearchAttributeIndexedValueType,
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+)
 from temporalio.converter import DataConverter, decode_typed_search_attributes
 
 from openruns import search_attributes as attrs
@@ -25,6 +35,22 @@ log = logging.getLogger(__name__)
 
 # What a run record reads: every OpenRuns attribute but the search text (only queries use it).
 RECORD_ATTRIBUTES = frozenset(key.name for key in attrs.ALL if key != attrs.RUN_SEARCH)
+# The payload metadata ``type`` of each indexed value type (as Temporal writes it).
+_TYPE_NAMES = {
+    SearchAttributeIndexedValueType.TEXT: b"Text",
+    SearchAttributeIndexedValueType.KEYWORD: b"Keyword",
+    SearchAttributeIndexedValueType.INT: b"Int",
+    SearchAttributeIndexedValueType.DOUBLE: b"Double",
+    SearchAttributeIndexedValueType.BOOL: b"Bool",
+    SearchAttributeIndexedValueType.DATETIME: b"Datetime",
+    SearchAttributeIndexedValueType.KEYWORD_LIST: b"KeywordList",
+}
+# Each record attribute's key, the metadata type its values carry, and their Python type.
+_RECORD_KEYS: dict[str, tuple[SearchAttributeKey[Any], bytes, type]] = {
+    key.name: (key, _TYPE_NAMES[key.indexed_value_type], key.origin_value_type)
+    for key in attrs.ALL
+    if key.name in RECORD_ATTRIBUTES
+}
 LIST_MEMO_KEYS = ("name", "email")
 _lean = True  # until this SDK's WorkflowExecution turns out to take other fields
 
@@ -62,10 +88,6 @@ def execution(info: WorkflowExecutionInfo, client: Client) -> WorkflowExecution:
 def _lean_execution(
     info: WorkflowExecutionInfo, namespace: str, converter: DataConverter
 ) -> WorkflowExecution:
-    fields = info.search_attributes.indexed_fields
-    wanted = SearchAttributes(
-        indexed_fields={name: fields[name] for name in fields if name in RECORD_ATTRIBUTES}
-    )
     has_parent, has_root = info.HasField("parent_execution"), info.HasField("root_execution")
     return WorkflowExecution(
         close_time=info.close_time.ToDatetime(UTC) if info.HasField("close_time") else None,
@@ -85,10 +107,48 @@ def _lean_execution(
         start_time=info.start_time.ToDatetime(UTC),
         status=WorkflowExecutionStatus(info.status) if info.status else None,
         task_queue=info.task_queue,
-        typed_search_attributes=decode_typed_search_attributes(wanted),
+        typed_search_attributes=record_attributes(info.search_attributes.indexed_fields),
         workflow_type=info.type.name,
         _context_free_data_converter=converter,
     )
+
+
+def record_attributes(fields: Mapping[str, Payload]) -> TypedSearchAttributes:
+    """The ``RECORD_ATTRIBUTES`` among ``fields``, typed, as the SDK's
+    ``decode_typed_search_attributes`` decodes them (a value of another type than the one
+    registered, or a list of several where one value belongs, is left out), for JSON
+    payloads; any other encoding goes through the SDK. The SDK builds a key from each value's
+    metadata and runs its payload converter chain per value; this and ``runs._run_record``'s
+    single dict turn a page of 50 visibility records into runs in 1.3 ms instead of 3.7 ms
+    (measured), a third of the API's CPU per listing."""
+    pairs: list[SearchAttributePair[Any]] = []
+    other: dict[str, Payload] = {}
+    for name, payload in fields.items():
+        known = _RECORD_KEYS.get(name)
+        if known is None:
+            continue
+        key, type_name, python_type = known
+        metadata = payload.metadata
+        if metadata.get("encoding") != b"json/plain":
+            other[name] = payload
+            continue
+        if metadata.get("type") != type_name:
+            continue
+        kind = key.indexed_value_type
+        value = orjson.loads(payload.data)
+        if isinstance(value, list) and kind != SearchAttributeIndexedValueType.KEYWORD_LIST:
+            if len(value) != 1:
+                continue
+            value = value[0]
+        if kind == SearchAttributeIndexedValueType.DATETIME:
+            value = datetime.fromisoformat(value)
+        elif kind == SearchAttributeIndexedValueType.DOUBLE and type(value) is int:
+            value = float(value)  # visibility returns a whole-number Double as an integer
+        if isinstance(value, python_type):
+            pairs.append(SearchAttributePair(key, value))
+    if other:
+        pairs += decode_typed_search_attributes(SearchAttributes(indexed_fields=other))
+    return TypedSearchAttributes(pairs)
 
 
 def list_memo(execution: WorkflowExecution, converter: DataConverter) -> dict[str, Any]:

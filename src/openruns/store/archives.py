@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Select, or_, select, tuple_
+from sqlalchemy import Row, Select, bindparam, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -71,6 +71,11 @@ async def rows_for(session: AsyncSession, run_ids: Iterable[str]) -> dict[str, R
 _FLAGS = select(
     RunArchiveRow.run_id, RunArchiveRow.archived, RunArchiveRow.archived_at, RunArchiveRow.closed_at
 )
+# Built once with an expanding parameter: a statement built per call with the ids in it is
+# a new cache key and a new compilation for every page.
+_ARCHIVED_AMONG = _FLAGS.where(
+    RunArchiveRow.run_id.in_(bindparam("ids", expanding=True)), RunArchiveRow.archived.is_(True)
+)
 
 
 async def archived_among(session: AsyncSession, run_ids: Iterable[str]) -> dict[str, Row[Any]]:
@@ -79,8 +84,7 @@ async def archived_among(session: AsyncSession, run_ids: Iterable[str]) -> dict[
     ids = list(dict.fromkeys(run_ids))
     if not ids:
         return {}
-    query = _FLAGS.where(RunArchiveRow.run_id.in_(ids), RunArchiveRow.archived.is_(True))
-    return {row.run_id: row for row in await read(session, query)}
+    return {row.run_id: row for row in await read(session, _ARCHIVED_AMONG, {"ids": ids})}
 
 
 async def set_archived(
