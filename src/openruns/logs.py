@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import orjson
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 from temporalio import activity, workflow
 
@@ -44,7 +45,13 @@ class Redactor:
 
 
 def _secrets(settings: Settings) -> list[str]:
-    found = [settings.api_key.get_secret_value()] if settings.api_key else []
+    """Every secret setting (the API key, Temporal's API key and TLS key, the session secret,
+    the SMTP relay's password) and the database password."""
+    found = [
+        value.get_secret_value()
+        for value in (getattr(settings, name) for name in type(settings).model_fields)
+        if isinstance(value, SecretStr)
+    ]
     if settings.database_url:
         try:
             password = make_url(settings.database_url).password
@@ -103,10 +110,25 @@ class TextFormatter(logging.Formatter):
         return self.redact(f"{text} {' '.join(fields)}" if fields else text)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is when a record is written, not as it was when logging
+    was set up: whoever swaps stderr (a test runner capturing output, a daemon redirecting it)
+    and closes the old one must not turn every later line into a "Logging error"."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass  # StreamHandler.__init__ and setStream assign it; the property always wins
+
+
 def configure_logging(settings: Settings, stream: TextIO | None = None) -> logging.Handler:
-    """Send every logger's records to ``stream`` (stderr) in the configured format."""
+    """Send every logger's records to ``stream`` (default: the process's stderr of the
+    moment) in the configured format."""
     redact = Redactor(_secrets(settings))
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     json_lines = settings.log_format == "json"
     handler.setFormatter(JsonFormatter(redact) if json_lines else TextFormatter(redact))
     root = logging.getLogger()

@@ -1,0 +1,123 @@
+"""Log lines: JSON (or text) with the structured fields, every secret redacted, and always
+written to the process's stderr of the moment."""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+from collections.abc import Iterator
+
+import httpx
+import orjson
+import pytest
+from pydantic import SecretStr
+
+from openruns.logs import configure_logging
+from openruns.settings import Settings
+
+SECRETS = {
+    "api_key": "ork_configured_api_key_1",
+    "temporal_api_key": "temporal-cloud-key-XYZ",
+    "session_secret": "ui-session-signing-secret",
+    "smtp_relay_password": "relay-pass-8842",
+}
+DB_PASSWORD = "db-pass-5521"
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+def _settings(log_format: str) -> Settings:
+    return Settings(
+        log_format=log_format,
+        log_level="INFO",
+        database_url=f"postgresql+asyncpg://openruns:{DB_PASSWORD}@db.internal/openruns",
+        **{name: SecretStr(value) for name, value in SECRETS.items()},
+    )
+
+
+def test_a_json_line_carries_the_structured_fields(restore_logging: None) -> None:
+    out = io.StringIO()
+    configure_logging(_settings("json"), out)
+    logging.getLogger("openruns.test").info(
+        "GET %s %s", "/v2/runs", 200, extra={"method": "GET", "status": 200, "duration_ms": 1.5}
+    )
+    logging.getLogger("temporalio.workflow").warning(
+        "step failed", extra={"temporal_workflow": {"workflow_id": "run-abc"}, "step_id": "fetch"}
+    )
+    first, second = (orjson.loads(line) for line in out.getvalue().splitlines())
+    assert first["message"] == "GET /v2/runs 200" and first["level"] == "INFO"
+    assert first["logger"] == "openruns.test" and first["time"].endswith("+00:00")
+    assert (first["method"], first["status"], first["duration_ms"]) == ("GET", 200, 1.5)
+    assert (second["run_id"], second["step_id"]) == ("run-abc", "fetch")  # from Temporal's logger
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_no_secret_reaches_a_line(restore_logging: None, log_format: str) -> None:
+    out = io.StringIO()
+    configure_logging(_settings(log_format), out)
+    log = logging.getLogger("openruns.test")
+    for value in [*SECRETS.values(), DB_PASSWORD]:
+        log.warning("the value was %s, then %s", value, value, extra={"path": f"/x?k={value}"})
+    log.warning("Authorization: Bearer abc.def-ghi_jkl and x-api-key ork_someone_elses_key")
+    log.warning("connecting to postgresql://admin:s3cr3t-pw@10.0.0.5/db")
+    try:
+        raise RuntimeError(f"login refused for {SECRETS['smtp_relay_password']}")
+    except RuntimeError:
+        log.exception("relay")
+    text = out.getvalue()
+    leaked = [
+        value
+        for value in [*SECRETS.values(), DB_PASSWORD, "abc.def-ghi_jkl", "someone_else", "s3cr3t"]
+        if value in text
+    ]
+    assert leaked == []
+    assert text.count("[redacted]") >= 2 * len(SECRETS) + 4
+    assert "RuntimeError: login refused for [redacted]" in text  # tracebacks too
+
+
+def test_lines_go_to_the_stderr_of_the_moment(
+    restore_logging: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test runner (or a daemon) swaps stderr and closes the old one: later lines must go to
+    the new one, not fail with "I/O operation on closed file"."""
+    first = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    configure_logging(_settings("text"))
+    logging.getLogger("openruns.test").info("one")
+    first.close()
+    second = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", second)
+    logging.getLogger("openruns.test").info("two")
+    assert "openruns.test: two" in second.getvalue()
+
+
+async def test_every_request_gets_one_line_with_its_run_id_and_no_key(
+    api: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, worker: object
+) -> None:
+    from tests.helpers.api import create_process, start_run
+
+    process = await create_process(api, {"steps": [{"id": "a", "uses": "set", "with": {}}]})
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="openruns.api.requests"):
+        run = await start_run(api, process["id"])
+        missing = await api.get("/v2/runs/run-nope")
+    lines = [r for r in caplog.records if r.name == "openruns.api.requests"]
+    assert [(r.method, r.path, r.status) for r in lines] == [  # type: ignore[attr-defined]
+        ("POST", "/v2/runs", 201),
+        ("GET", "/v2/runs/run-nope", missing.status_code),
+    ]
+    assert lines[0].run_id == run["id"]  # type: ignore[attr-defined]
+    assert all(r.duration_ms >= 0 for r in lines)  # type: ignore[attr-defined]
+    key = api.headers["x-api-key"]
+    assert all(key not in r.getMessage() and key not in str(vars(r)) for r in lines)
