@@ -45,13 +45,16 @@ class Redactor:
 
 
 def _secrets(settings: Settings) -> list[str]:
-    """Every secret setting (the API key, Temporal's API key and TLS key, the session secret,
-    the SMTP relay's password) and the database password."""
+    """Every secret setting (the API key, Temporal's API key and TLS key unless it is given as
+    a file path, the session secret, the SMTP relay's password) and the database password."""
     found = [
         value.get_secret_value()
         for value in (getattr(settings, name) for name in type(settings).model_fields)
         if isinstance(value, SecretStr)
     ]
+    key = settings.temporal_tls_key
+    if key is not None and "-----BEGIN" not in key.get_secret_value():
+        found.remove(key.get_secret_value())  # a key file's path: error messages may name it
     if settings.database_url:
         try:
             password = make_url(settings.database_url).password

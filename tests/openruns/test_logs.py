@@ -21,6 +21,7 @@ SECRETS = {
     "temporal_api_key": "temporal-cloud-key-XYZ",
     "session_secret": "ui-session-signing-secret",
     "smtp_relay_password": "relay-pass-8842",
+    "temporal_tls_key": "-----BEGIN PRIVATE KEY-----MIIEvQIBADANBg-----END PRIVATE KEY-----",
 }
 DB_PASSWORD = "db-pass-5521"
 
@@ -42,6 +43,7 @@ def _settings(log_format: str) -> Settings:
         log_format=log_format,
         log_level="INFO",
         database_url=f"postgresql+asyncpg://openruns:{DB_PASSWORD}@db.internal/openruns",
+        temporal_tls_cert="-----BEGIN CERTIFICATE-----MIIC-----END CERTIFICATE-----",
         **{name: SecretStr(value) for name, value in SECRETS.items()},
     )
 
@@ -84,6 +86,17 @@ def test_no_secret_reaches_a_line(restore_logging: None, log_format: str) -> Non
     assert leaked == []
     assert text.count("[redacted]") >= 2 * len(SECRETS) + 4
     assert "RuntimeError: login refused for [redacted]" in text  # tracebacks too
+
+
+def test_a_key_file_path_is_not_a_secret(restore_logging: None) -> None:
+    out = io.StringIO()
+    settings = Settings(
+        temporal_tls_cert="/etc/openruns/client.crt",
+        temporal_tls_key=SecretStr("/etc/openruns/client.key"),
+    )
+    configure_logging(settings, out)
+    logging.getLogger("openruns.test").error("cannot read /etc/openruns/client.key")
+    assert "cannot read /etc/openruns/client.key" in out.getvalue()
 
 
 def test_lines_go_to_the_stderr_of_the_moment(
