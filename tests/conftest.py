@@ -3,6 +3,7 @@ worker and API app (called over ASGI, lifespan included)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -27,6 +28,20 @@ from worker import worker_for
 
 # OPENRUNS_TEST_DATABASE=postgres runs the whole suite on the local PostgreSQL server.
 DEFAULT_BACKEND = os.environ.get("OPENRUNS_TEST_DATABASE", "sqlite")
+
+
+@pytest.fixture(autouse=True)
+def _logging_left_as_found() -> Iterator[None]:
+    """A command run in-process (``CliRunner``) configures logging onto its own captured
+    stream, closed when the command returns; take that handler away after the test, or every
+    later log line in the session fails with "I/O operation on closed file"."""
+    root = logging.getLogger()
+    before, level = set(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if type(handler) is logging.StreamHandler and handler not in before:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

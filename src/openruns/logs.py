@@ -113,25 +113,10 @@ class TextFormatter(logging.Formatter):
         return self.redact(f"{text} {' '.join(fields)}" if fields else text)
 
 
-class _StderrHandler(logging.StreamHandler):
-    """Writes to ``sys.stderr`` as it is when a record is written, not as it was when logging
-    was set up: whoever swaps stderr (a test runner capturing output, a daemon redirecting it)
-    and closes the old one must not turn every later line into a "Logging error"."""
-
-    @property
-    def stream(self) -> TextIO:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value: TextIO) -> None:
-        pass  # StreamHandler.__init__ and setStream assign it; the property always wins
-
-
 def configure_logging(settings: Settings, stream: TextIO | None = None) -> logging.Handler:
-    """Send every logger's records to ``stream`` (default: the process's stderr of the
-    moment) in the configured format."""
+    """Send every logger's records to ``stream`` (stderr) in the configured format."""
     redact = Redactor(_secrets(settings))
-    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
+    handler = logging.StreamHandler(stream or sys.stderr)
     json_lines = settings.log_format == "json"
     handler.setFormatter(JsonFormatter(redact) if json_lines else TextFormatter(redact))
     root = logging.getLogger()

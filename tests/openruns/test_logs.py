@@ -1,11 +1,9 @@
-"""Log lines: JSON (or text) with the structured fields, every secret redacted, and always
-written to the process's stderr of the moment."""
+"""Log lines: JSON (or text) with the structured fields, and every secret redacted."""
 
 from __future__ import annotations
 
 import io
 import logging
-import sys
 from collections.abc import Iterator
 
 import httpx
@@ -97,22 +95,6 @@ def test_a_key_file_path_is_not_a_secret(restore_logging: None) -> None:
     configure_logging(settings, out)
     logging.getLogger("openruns.test").error("cannot read /etc/openruns/client.key")
     assert "cannot read /etc/openruns/client.key" in out.getvalue()
-
-
-def test_lines_go_to_the_stderr_of_the_moment(
-    restore_logging: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A test runner (or a daemon) swaps stderr and closes the old one: later lines must go to
-    the new one, not fail with "I/O operation on closed file"."""
-    first = io.StringIO()
-    monkeypatch.setattr(sys, "stderr", first)
-    configure_logging(_settings("text"))
-    logging.getLogger("openruns.test").info("one")
-    first.close()
-    second = io.StringIO()
-    monkeypatch.setattr(sys, "stderr", second)
-    logging.getLogger("openruns.test").info("two")
-    assert "openruns.test: two" in second.getvalue()
 
 
 async def test_every_request_gets_one_line_with_its_run_id_and_no_key(
