@@ -47,14 +47,15 @@ class Redactor:
 def _secrets(settings: Settings) -> list[str]:
     """Every secret setting (the API key, Temporal's API key and TLS key unless it is given as
     a file path, the session secret, the SMTP relay's password) and the database password."""
-    found = [
-        value.get_secret_value()
-        for value in (getattr(settings, name) for name in type(settings).model_fields)
-        if isinstance(value, SecretStr)
-    ]
-    key = settings.temporal_tls_key
-    if key is not None and "-----BEGIN" not in key.get_secret_value():
-        found.remove(key.get_secret_value())  # a key file's path: error messages may name it
+    found = []
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if not isinstance(value, SecretStr):
+            continue
+        secret = value.get_secret_value()
+        if name == "temporal_tls_key" and "-----BEGIN" not in secret:
+            continue  # a key file's path: error messages may name it
+        found.append(secret)
     if settings.database_url:
         try:
             password = make_url(settings.database_url).password

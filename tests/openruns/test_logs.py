@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
 
 import httpx
 import orjson
@@ -24,18 +23,6 @@ SECRETS = {
 DB_PASSWORD = "db-pass-5521"
 
 
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
-
-
 def _settings(log_format: str) -> Settings:
     return Settings(
         log_format=log_format,
@@ -46,7 +33,7 @@ def _settings(log_format: str) -> Settings:
     )
 
 
-def test_a_json_line_carries_the_structured_fields(restore_logging: None) -> None:
+def test_a_json_line_carries_the_structured_fields() -> None:
     out = io.StringIO()
     configure_logging(_settings("json"), out)
     logging.getLogger("openruns.test").info(
@@ -63,7 +50,7 @@ def test_a_json_line_carries_the_structured_fields(restore_logging: None) -> Non
 
 
 @pytest.mark.parametrize("log_format", ["json", "text"])
-def test_no_secret_reaches_a_line(restore_logging: None, log_format: str) -> None:
+def test_no_secret_reaches_a_line(log_format: str) -> None:
     out = io.StringIO()
     configure_logging(_settings(log_format), out)
     log = logging.getLogger("openruns.test")
@@ -86,7 +73,7 @@ def test_no_secret_reaches_a_line(restore_logging: None, log_format: str) -> Non
     assert "RuntimeError: login refused for [redacted]" in text  # tracebacks too
 
 
-def test_a_key_file_path_is_not_a_secret(restore_logging: None) -> None:
+def test_a_key_file_path_is_not_a_secret() -> None:
     out = io.StringIO()
     settings = Settings(
         temporal_tls_cert="/etc/openruns/client.crt",
