@@ -33,6 +33,15 @@ class StepRecord(BaseModel):
     child_run_id: str | None = Field(None, description="The run a `process` step started.")
 
 
+class RunResult(BaseModel):
+    """What ``ProcessRunWorkflow`` returns when a run succeeds: its outputs and its final step
+    timeline. The timeline travels in the result rather than in a last memo upsert, which would
+    cost Temporal one more command, event and visibility update per run."""
+
+    outputs: dict[str, Any]
+    steps: list[StepRecord]
+
+
 class EmailInfo(BaseModel):
     """Where an email-triggered run came from."""
 

@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from openruns.definition.model import DEFAULT_TIMEOUT_SECONDS
     from openruns.definition.steps import ProcessArgs
     from openruns.ids import stable_id
-    from openruns.models import ProcessRunInput, ResolvedRun
+    from openruns.models import ProcessRunInput, ResolvedRun, RunResult
     from openruns.services.runs import start_options
 
 MIN_CHILD_TIMEOUT = timedelta(seconds=1)
@@ -65,14 +65,14 @@ async def start_child(
     step_id: str,
     args: ProcessArgs,
     resolved: ResolvedRun,
-) -> workflow.ChildWorkflowHandle[Any, dict[str, Any]]:
-    """Start the child run of a ``process`` step (awaiting the handle gives its outputs)."""
+) -> workflow.ChildWorkflowHandle[Any, RunResult]:
+    """Start the child run of a ``process`` step (awaiting the handle gives its result)."""
     child = child_input(parent, step_id, args, resolved)
     return await workflow.start_child_workflow(
         workflow_name,
         child,
         id=child_run_id(workflow.info().workflow_id, step_id),
-        result_type=dict,
+        result_type=RunResult,
         execution_timeout=child_timeout(child),
         parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
         **start_options(child),

@@ -6,12 +6,10 @@ surface; what a run does is ``run_engine.RunEngine``, imported once through the 
 ``run`` and the signal for every run, and string annotations would be evaluated each time.)
 """
 
-from typing import Any
-
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from openruns.models import ProcessRunInput
+    from openruns.models import ProcessRunInput, RunResult
     from openruns.run_actions import ARCHIVE_SIGNAL, ArchiveSignal
     from workflows.run_engine import WORKFLOW_NAME, RunEngine
 
@@ -27,5 +25,5 @@ class ProcessRunWorkflow:
         self._engine.set_archived(change)
 
     @workflow.run
-    async def run(self, input: ProcessRunInput) -> dict[str, Any]:
+    async def run(self, input: ProcessRunInput) -> RunResult:
         return await self._engine.run(input)

@@ -4,7 +4,8 @@ Templates, ``set``, ``if`` and ``fail`` are evaluated here, in the workflow (the
 ``sleep`` is a durable timer; ``process`` starts a child run (see ``child_runs``); every side
 effect is an activity. The step timeline is kept in
 the ``steps`` memo, upserted whenever the run is about to wait, so the API can show progress
-for running runs and the last known step for runs that were cancelled or timed out.
+for running runs and the last known step for runs that were cancelled or timed out; a run that
+fails upserts it as it ends, and a run that succeeds returns it in its result (``RunResult``).
 
 This module is passed through the workflow sandbox (see ``worker.SANDBOX``): it holds no
 module state and calls nothing non-deterministic (time, randomness and I/O all go through
@@ -44,6 +45,7 @@ from openruns.models import (
     ProcessRunInput,
     ResolvedRun,
     ResolveRunInput,
+    RunResult,
     StepActivityInput,
     StepRecord,
     StepState,
@@ -104,7 +106,7 @@ class RunEngine:
                 [flag.value_set(True) if change.archived else flag.value_unset()]
             )
 
-    async def run(self, input: ProcessRunInput) -> dict[str, Any]:
+    async def run(self, input: ProcessRunInput) -> RunResult:
         self._input = input
         self._started_at = workflow.now()
         templates.start_run_budget()  # one template budget for the whole run
@@ -158,9 +160,8 @@ class RunEngine:
                 type="InternalError",
                 non_retryable=True,
             ) from exc
-        self._publish()
         workflow.logger.info("run succeeded")
-        return outputs
+        return RunResult(outputs=outputs, steps=self._timeline)
 
     async def _resolve(self, input: ProcessRunInput) -> ResolvedRun:
         self._mark_running()
@@ -287,7 +288,7 @@ class RunEngine:
         record.child_run_id = handle.id
         self._publish(waiting=True)
         try:
-            return await handle
+            return (await handle).outputs
         except ChildWorkflowError as exc:
             outcome = child_runs.outcome(exc, _failure_message(exc))
             if outcome is None:

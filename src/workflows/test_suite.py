@@ -16,7 +16,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
-    from openruns.models import ProcessRunInput
+    from openruns.models import ProcessRunInput, RunResult
     from openruns.services.runs import WORKFLOW_TYPE, start_options
     from openruns.states import Trigger
     from openruns.suite import (
@@ -80,11 +80,11 @@ class TestSuiteWorkflow:
             test_run_id=input.test_run_id,
         )
         try:
-            outputs = await workflow.execute_child_workflow(
+            result = await workflow.execute_child_workflow(
                 WORKFLOW_TYPE,
                 run_input,
                 id=case.run_id,
-                result_type=dict,
+                result_type=RunResult,
                 execution_timeout=timedelta(seconds=process.timeout_seconds),
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 **start_options(run_input),
@@ -96,7 +96,7 @@ class TestSuiteWorkflow:
                 outcome=Outcome.ERROR,
                 error=_error_message(exc),
             )
-        diff = compare_outputs(case.expected_outputs, outputs, case.compare)
+        diff = compare_outputs(case.expected_outputs, result.outputs, case.compare)
         return TestCaseResult(
             test_case_id=case.test_case_id,
             run_id=case.run_id,

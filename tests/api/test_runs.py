@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import httpx
 import pytest
+from temporalio import workflow
 from temporalio.client import Client
+from temporalio.worker import Worker
 
+from openruns.ids import new_id
+from openruns.models import ProcessRunInput
+from openruns.services.runs import start_options
 from openruns.settings import Settings
+from openruns.states import Stage, Trigger
 from openruns.store import Database
 from tests.helpers import assert_eventually
 from tests.helpers.api import create_process, get_run, start_run, wait_for_state
@@ -324,7 +331,11 @@ async def test_a_waited_run_reads_the_same_as_a_later_get(
         assert waited == await get_run(api, waited["id"]), kind
         if kind == "after waiting":
             assert waited["started_at"] < waited["ended_at"]
-            assert waited["steps"][0]["state"] == "Succeeded"
+            # the final timeline (the result's), not the one upserted while the run napped
+            assert [(s["state"], bool(s["ended_at"])) for s in waited["steps"]] == [
+                ("Succeeded", True),
+                ("Succeeded", True),
+            ]
             assert waited["outputs"] == {"gross": 24000.0, "who": "ACME"}
 
 
@@ -342,3 +353,39 @@ async def test_waiting_on_a_workflow_that_is_not_a_run_is_404_at_once(
         assert "not found" in response.json()["message"]
     finally:
         await other.terminate()
+
+
+@workflow.defn(name="ProcessRunWorkflow", sandboxed=False)
+class _RunBeforeResultsHadTimelines:
+    """A run as OpenRuns ended them before a result carried the final timeline: the result is
+    the outputs, the timeline the last memo upsert."""
+
+    @workflow.run
+    async def run(self, input: ProcessRunInput) -> dict[str, Any]:
+        now = workflow.now().isoformat()
+        step = {"id": "total", "uses": "set", "state": "Succeeded", "started_at": now}
+        workflow.upsert_memo({"steps": [{**step, "ended_at": now}]})
+        # outputs that look like a result at a glance are still outputs
+        return {"outputs": 120.0, "steps": "two"}
+
+
+async def test_a_run_ended_before_results_had_timelines_reads_as_it_did(
+    api: httpx.AsyncClient, client: Client, settings: Settings
+) -> None:
+    run_input = ProcessRunInput(
+        process_id="proc-old", process_name="old", stage=Stage.DRAFT, revision=1,
+        definition=INVOICE, inputs={"customer": "acme"}, trigger=Trigger.API, name="old run",
+    )  # fmt: skip
+    run_id = new_id("run")
+    queue = f"older-runs-{uuid.uuid4().hex}"
+    async with Worker(client, task_queue=queue, workflows=[_RunBeforeResultsHadTimelines]):
+        handle = await client.start_workflow(
+            "ProcessRunWorkflow", run_input, id=run_id, task_queue=queue,
+            **start_options(run_input),
+        )  # fmt: skip
+        await handle.result()
+    waited = (await api.get(f"/v2/runs/{run_id}", params={"wait": 5})).json()
+    assert waited == await get_run(api, run_id)
+    assert waited["state"] == "Succeeded"
+    assert waited["outputs"] == {"outputs": 120.0, "steps": "two"}
+    assert [(s["id"], s["state"]) for s in waited["steps"]] == [("total", "Succeeded")]

@@ -55,7 +55,7 @@ async def test_the_same_deterministic_run_id_from_two_replicas_is_one_run(
         raced = await asyncio.gather(deliver(0), deliver(1))
         assert [s.run.id for s in raced] == [run_id, run_id]
         handle = client.get_workflow_handle(run_id)
-        assert await handle.result() == {"greeting": "hello mail"}
+        assert (await handle.result())["outputs"] == {"greeting": "hello mail"}
         execution = (await handle.describe()).run_id
 
         late = await deliver(1)  # redelivered after the run has finished

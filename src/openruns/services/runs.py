@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import orjson
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.api.common.v1 import Payload
 from temporalio.api.common.v1 import WorkflowExecution as ExecutionRef
@@ -45,6 +46,7 @@ from openruns.models import (
     ProcessRunInput,
     Run,
     RunError,
+    RunResult,
     StepRecord,
     StepState,
 )
@@ -386,6 +388,17 @@ async def _error(client: Client, event: HistoryEvent, status: WorkflowExecutionS
     return RunError(message="the run was cancelled", type="Cancelled")
 
 
+def _run_result(value: Any) -> RunResult | None:
+    """A succeeded run's result: its outputs and final timeline. None for a run that finished
+    before results carried the timeline (its result is its outputs; its timeline, the memo)."""
+    if not isinstance(value, dict) or value.keys() != {"outputs", "steps"}:
+        return None
+    try:
+        return RunResult.model_validate(value)
+    except ValidationError:
+        return None
+
+
 def _final_timeline(steps: list[StepRecord], state: RunState, ended: datetime | None) -> None:
     """Close steps left Running by a run that ended without finishing them (timeout, stop)."""
     closing = {
@@ -463,7 +476,12 @@ async def _complete(
     if run.state.is_final:
         if close is not None and run.state == RunState.SUCCEEDED:
             attributes = close.workflow_execution_completed_event_attributes
-            [run.outputs] = await client.data_converter.decode_wrapper(attributes.result) or [None]
+            [value] = await client.data_converter.decode_wrapper(attributes.result) or [None]
+            result = _run_result(value)
+            if result is None:
+                run.outputs = value
+            else:
+                run.outputs, steps = result.outputs, result.steps
         elif close is not None:
             assert status is not None
             run.error = await _error(client, close, status)
