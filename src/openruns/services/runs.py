@@ -491,7 +491,7 @@ async def _complete(
 
 
 # How many events a wait reads in full (a run's whole history, as it happens) before it waits
-# for the close event alone and describes the run instead: a one-step run has six.
+# for the close event alone and describes the run instead: a one-step run has five.
 HISTORY_READ_LIMIT = 200
 
 _CLOSE_STATUS = {
