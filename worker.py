@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -21,6 +20,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.email import EmailActivities
 from activities.files import FileActivities
 from activities.http import HttpActivities
+from activities.http_guard import Destinations, guarded_client
 from activities.plugins import plugin_activities
 from activities.runs import RunActivities
 from openruns.logs import configure_logging
@@ -77,8 +77,9 @@ async def worker_for(
     """A worker with every workflow and activity registered, shut down cleanly on exit."""
     _cache_workflow_bytecode()
     load_plugins(settings.plugins)
-    async with httpx.AsyncClient(follow_redirects=False) as http_client:
-        http = HttpActivities(http_client, settings.http_allow)
+    destinations = Destinations(settings.http_allow)
+    async with guarded_client(destinations) as http_client:
+        http = HttpActivities(http_client, destinations)
         runs = RunActivities(database)
         files = FileActivities(database, BlobStore.from_settings(settings))
         email = EmailActivities(settings)

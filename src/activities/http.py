@@ -2,16 +2,14 @@
 
 Requests to loopback, link-local and cloud-metadata addresses are refused unless the host is
 allow-listed in ``OPENRUNS_HTTP_ALLOW``: a process definition must not be a way into the
-machine the worker runs on. Every request carries ``Idempotency-Key: <run id>/<step id>`` so
-receivers can deduplicate the retries that at-least-once delivery implies.
+machine the worker runs on (``activities.http_guard``: checked before the request and again on
+the addresses each connection is made to). Every request carries ``Idempotency-Key: <run
+id>/<step id>`` so receivers can deduplicate the retries that at-least-once delivery implies.
 """
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
 import json
-import socket
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,39 +17,11 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.http_guard import Destinations
 from openruns.definition.steps import HttpArgs
 from openruns.models import StepActivityInput
 
 MAX_RESPONSE_BYTES = 1024 * 1024
-_METADATA_HOSTS = {"metadata.google.internal", "metadata.goog", "metadata.azure.internal"}
-# Cloud metadata services outside the link-local range: AWS over IPv6, Alibaba Cloud.
-_METADATA_ADDRESSES = {
-    ipaddress.ip_address("fd00:ec2::254"),
-    ipaddress.ip_address("100.100.100.200"),
-}
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def _parse_allow(entries: list[str]) -> tuple[set[str], list[Network]]:
-    hosts, networks = set(), []
-    for entry in entries:
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
-        except ValueError:
-            hosts.add(entry.lower())
-    return hosts, networks
-
-
-def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return (
-        address.is_loopback
-        or address.is_link_local
-        or address.is_unspecified
-        or address in _METADATA_ADDRESSES
-    )
 
 
 def _loggable(url: str) -> str:
@@ -62,42 +32,17 @@ def _loggable(url: str) -> str:
 
 
 class HttpActivities:
-    """Holds the worker's shared HTTP client and the allow-list."""
+    """Holds the worker's shared HTTP client (``guarded_client``) and its destination rules."""
 
-    def __init__(self, client: httpx.AsyncClient, allow: list[str]) -> None:
+    def __init__(self, client: httpx.AsyncClient, destinations: Destinations) -> None:
         self._client = client
-        self._allow_hosts, self._allow_networks = _parse_allow(allow)
-
-    def _allowed(self, host: str, address: Any) -> bool:
-        return host in self._allow_hosts or any(address in n for n in self._allow_networks)
-
-    async def _check_destination(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ApplicationError(f"not an http(s) URL: {url!r}", non_retryable=True)
-        host = parts.hostname.lower().rstrip(".")  # "metadata.google.internal." is the same host
-        if host in self._allow_hosts:
-            return
-        if host in _METADATA_HOSTS:
-            raise ApplicationError(f"refusing to call {host} (cloud metadata)", non_retryable=True)
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, parts.port or 443)
-        except socket.gaierror as exc:
-            raise ApplicationError(f"cannot resolve {host}: {exc.strerror}") from None
-        for info in infos:
-            address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-            if _forbidden(address) and not self._allowed(host, address):
-                raise ApplicationError(
-                    f"refusing to call {host} ({address}): loopback, link-local and metadata "
-                    "addresses need OPENRUNS_HTTP_ALLOW",
-                    non_retryable=True,
-                )
+        self._destinations = destinations
 
     @activity.defn(name="openruns.http")
     async def http_request(self, call: StepActivityInput) -> dict[str, Any]:
         """Send the request; non-2xx fails (4xx for good, 5xx retryable) unless in ok_status."""
         args = HttpArgs.model_validate(call.args)
-        await self._check_destination(args.url)
+        await self._destinations.check(args.url)
         headers = {"Idempotency-Key": f"{call.run_id}/{call.step_id}", **args.headers}
         try:
             async with self._client.stream(
