@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import urlsplit
 
@@ -137,14 +138,16 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
 
 
 class _GuardedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, destinations: Destinations) -> None:
+    def __init__(self, destinations: Destinations, verify: ssl.SSLContext | bool) -> None:
         super().__init__()
         # httpx takes no network backend, so the pool it built is replaced by the same pool
         # (httpx's defaults) on the guarded backend; tests/activities/test_http_ssrf.py fails
         # if a newer httpx stops sending requests through it.
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            # TLS still verifies the URL's host name: httpcore hands the origin's name to the
+            # handshake, whatever address the socket connected to.
+            ssl_context=httpx.create_ssl_context(verify=verify),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=5.0,
@@ -152,6 +155,10 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
         )
 
 
-def guarded_client(destinations: Destinations) -> httpx.AsyncClient:
-    """The worker's HTTP client: no redirects followed, every connection checked."""
-    return httpx.AsyncClient(transport=_GuardedTransport(destinations), follow_redirects=False)
+def guarded_client(
+    destinations: Destinations, verify: ssl.SSLContext | bool = True
+) -> httpx.AsyncClient:
+    """The worker's HTTP client: no redirects followed, every connection checked. ``verify``
+    is httpx's (the system's CA bundle by default; a context for tests' own CA)."""
+    transport = _GuardedTransport(destinations, verify)
+    return httpx.AsyncClient(transport=transport, follow_redirects=False)

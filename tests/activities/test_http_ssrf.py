@@ -5,7 +5,9 @@ refused, and the socket goes to the address that was checked."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from activities.http import HttpActivities
 from activities.http_guard import Destinations, Resolver, guarded_client, system_resolver
 from openruns.models import StepActivityInput
 from tests.helpers.http_server import LocalHttpServer
+from tests.helpers.tls import Pki
 
 
 @pytest.fixture
@@ -24,10 +27,15 @@ def v6_server() -> Iterator[str]:
         yield server.url
 
 
-async def _call(allow: list[str], url: str, resolver: Resolver = system_resolver) -> dict[str, Any]:
+async def _call(
+    allow: list[str],
+    url: str,
+    resolver: Resolver = system_resolver,
+    verify: ssl.SSLContext | bool = True,
+) -> dict[str, Any]:
     """One ``http`` step through the worker's client, as worker.py builds it."""
     destinations = Destinations(allow, resolver)
-    async with guarded_client(destinations) as client:
+    async with guarded_client(destinations, verify) as client:
         activities = HttpActivities(client, destinations)
         call = StepActivityInput(run_id="run-ssrf", step_id="call", args={"url": url, "timeout": 2})
         return await ActivityEnvironment().run(activities.http_request, call)
@@ -152,3 +160,22 @@ async def test_the_socket_goes_to_the_address_that_was_checked(
     result = await _call(["internal.example"], f"http://internal.example:{port}/ok", dns)
     assert result["status"] == 200
     assert dns.lookups == ["internal.example", "internal.example"]
+
+
+async def test_https_to_a_checked_address_verifies_the_host_name(tmp_path: Path) -> None:
+    paths = Pki.create("svc.example").write(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(paths["server.pem"], paths["server.key"])
+    server = LocalHttpServer()
+    server.socket = server_tls.wrap_socket(server.socket, server_side=True)
+    trust_ca = ssl.create_default_context(cafile=str(paths["ca.pem"]))
+    dns = FakeDns({"svc.example": [["127.0.0.1"]], "other.example": [["127.0.0.1"]]})
+    with server:
+        port = server.server_address[1]
+        result = await _call(["127.0.0.0/8"], f"https://svc.example:{port}/ok", dns, trust_ca)
+        assert result["status"] == 200 and result["json"]["path"] == "/ok"
+        # The same address under a name the certificate does not carry: the handshake checks
+        # the URL's name, not the address the socket went to.
+        with pytest.raises(ApplicationError, match="certificate verify failed"):
+            await _call(["127.0.0.0/8"], f"https://other.example:{port}/ok", dns, trust_ca)
+    assert len(server.requests) == 1
