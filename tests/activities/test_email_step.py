@@ -66,7 +66,7 @@ async def relay_worker(
         yield
 
 
-SEND = {
+SEND: dict[str, Any] = {
     "inputs": {"to": {"type": "string", "required": True}},
     "steps": [
         {"id": "notify", "uses": "email", "retry": {"max_attempts": 2, "initial_interval": 0.1},

@@ -75,10 +75,12 @@ async def test_default_list_with_most_runs_archived(
     monkeypatch.setattr(run_windows.Windows, "page", counted)
 
     async def default_list(limit: int, **params: Any) -> list[str]:
-        ids, token, first = [], None, len(queries)
+        ids: list[str] = []
+        token: str | None = None
+        first = len(queries)
         for _ in range(200):
             queries.append(0)
-            extra = {"continuation_token": token} if token else {}
+            extra: dict[str, str] = {"continuation_token": token} if token else {}
             response = await api.get(
                 "/v2/runs", params={"process_id": pid, "limit": limit, **params, **extra}
             )

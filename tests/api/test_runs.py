@@ -23,7 +23,7 @@ from tests.helpers.api import create_process, get_run, start_run, wait_for_state
 from tests.helpers.http_server import LocalHttpServer
 from worker import worker_for
 
-INVOICE = {
+INVOICE: dict[str, Any] = {
     "inputs": {
         "customer": {"type": "string", "required": True},
         "amount": {"type": "number", "default": 0},
@@ -305,7 +305,7 @@ async def test_a_waited_run_reads_the_same_as_a_later_get(
     way to wait (start and wait, wait on a started run), the two must be the same run."""
     nap = {"id": "nap", "uses": "sleep", "with": {"seconds": 1}}
     long_nap = {**nap, "with": {"seconds": 30}}
-    definitions = {
+    definitions: dict[str, dict[str, Any]] = {
         "first task": INVOICE,
         "after waiting": {**INVOICE, "steps": [nap, INVOICE["steps"][0]]},
         "failed": {**INVOICE, "steps": [nap, *INVOICE["steps"]]},

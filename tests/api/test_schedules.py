@@ -260,7 +260,7 @@ async def test_scheduled_runs_time_out_with_the_published_timeout(
     assert fired.status_code == 202, fired.text
     runs = await assert_eventually(
         lambda: scheduled_runs(api, sid),
-        lambda runs: runs and runs[0]["state"] == "TimedOut",
+        lambda runs: bool(runs) and runs[0]["state"] == "TimedOut",
         timeout=20,
     )
     assert (await get_run(api, runs[0]["id"]))["error"]["type"] == "TimedOut"

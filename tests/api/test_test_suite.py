@@ -10,7 +10,7 @@ from tests.helpers import assert_eventually
 from tests.helpers.actions import act, list_ids
 from tests.helpers.api import create_process, start_run, wait_for_state
 
-DOUBLER = {
+DOUBLER: dict[str, Any] = {
     "inputs": {"n": {"type": "number", "required": True}},
     "steps": [{"id": "calc", "uses": "set", "with": {"double": "{{ inputs.n * 2 }}"}}],
     "outputs": {"double": "{{ steps.calc.double }}", "label": "n={{ inputs.n }}"},

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable
+from typing import Protocol
 
 import httpx
 import pytest
@@ -23,8 +25,14 @@ GREET = {
 SLEEPY = {"steps": [{"id": "nap", "uses": "sleep", "with": {"seconds": 60}}]}
 
 
+class Cli(Protocol):
+    """``openruns`` with these arguments, against the test API."""
+
+    def __call__(self, *args: str) -> Awaitable[Result]: ...
+
+
 @pytest.fixture
-def cli(api_url: str, settings: Settings):  # type: ignore[no-untyped-def]
+def cli(api_url: str, settings: Settings) -> Cli:
     assert settings.api_key is not None
     env = {"OPENRUNS_API_URL": api_url, "OPENRUNS_API_KEY": settings.api_key.get_secret_value()}
 
@@ -34,7 +42,7 @@ def cli(api_url: str, settings: Settings):  # type: ignore[no-untyped-def]
     return invoke
 
 
-async def test_runs_commands(cli, api: httpx.AsyncClient, worker: object) -> None:  # type: ignore[no-untyped-def]
+async def test_runs_commands(cli: Cli, api: httpx.AsyncClient, worker: object) -> None:
     process = await create_process(api, GREET, name="cli greeter")
     done = await wait_for_state(
         api, (await start_run(api, process["id"], inputs={"who": "ada"}))["id"]
@@ -83,7 +91,7 @@ async def test_runs_commands(cli, api: httpx.AsyncClient, worker: object) -> Non
     assert twice.exit_code == 1 and "already finished" in twice.output
 
 
-async def test_test_run_command(cli, api: httpx.AsyncClient, worker: object) -> None:  # type: ignore[no-untyped-def]
+async def test_test_run_command(cli: Cli, api: httpx.AsyncClient, worker: object) -> None:
     process = await create_process(api, GREET)
     run = await wait_for_state(
         api, (await start_run(api, process["id"], inputs={"who": "x"}))["id"]

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,11 @@ class _Loader(yaml.SafeLoader):
     """Also reads compose's merge tags (``!override``, ``!reset``) as plain values."""
 
 
-_Loader.add_constructor("!override", lambda loader, node: loader.construct_mapping(node))
+def _construct_override(loader: _Loader, node: yaml.MappingNode) -> dict[Hashable, Any]:
+    return loader.construct_mapping(node)
+
+
+_Loader.add_constructor("!override", _construct_override)
 _Loader.add_constructor("!reset", lambda loader, node: None)
 
 

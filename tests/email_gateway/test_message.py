@@ -17,7 +17,7 @@ def test_bodies_inline_images_and_headers() -> None:
     message["Date"] = "Tue, 24 Nov 2026 10:00:00 +0100"
     message.set_content("plain")
     message.add_alternative('<p>html <img src="cid:logo"></p>', subtype="html")
-    html_part = message.get_payload()[1]
+    html_part = list(message.iter_parts())[1]
     html_part.add_related(b"\x89PNG", maintype="image", subtype="png", cid="<logo>")
     parsed = parse_message(as_bytes(message))
     assert parsed.subject == "Grüße"

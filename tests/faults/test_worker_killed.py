@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 
+import httpx
 import pytest
 
 from tests.faults.helpers import all_completed, create, outputs, start_many
@@ -77,7 +78,7 @@ async def test_worker_sigkilled_mid_flight(
     assert any(f'"run_id":"{run_id}"' in worker_log for run_id in run_ids)  # JSON lines, run ids
 
 
-async def _succeeded(http, process_id: str) -> list[dict]:  # type: ignore[no-untyped-def]
+async def _succeeded(http: httpx.AsyncClient, process_id: str) -> list[dict]:
     response = await http.get(
         "/v2/runs", params={"process_id": process_id, "state": "Succeeded", "limit": 100}
     )

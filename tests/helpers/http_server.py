@@ -71,6 +71,7 @@ class LocalHttpServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host = self.server_address[0]
+        assert isinstance(host, str)  # a bound AF_INET/AF_INET6 socket's name has a str host
         return f"http://{f'[{host}]' if ':' in host else host}:{self.server_address[1]}"
 
     def __enter__(self) -> LocalHttpServer:

@@ -74,7 +74,8 @@ async def test_schedule_commands_over_http(served: str, settings: Settings, work
         fired = await openruns(settings, served, "trigger", sid)
         assert fired.exit_code == 0, fired.output
         runs = await assert_eventually(
-            lambda: scheduled_runs(api, sid), lambda runs: runs and runs[0]["state"] == "Succeeded"
+            lambda: scheduled_runs(api, sid),
+            lambda runs: bool(runs) and runs[0]["state"] == "Succeeded",
         )
         run = (await api.get(f"/v2/runs/{runs[0]['id']}")).json()
         assert run["outputs"] == {"text": "hi cli", "n": 3}

@@ -29,7 +29,11 @@ def _settings(log_format: str) -> Settings:
         log_level="INFO",
         database_url=f"postgresql+asyncpg://openruns:{DB_PASSWORD}@db.internal/openruns",
         temporal_tls_cert="-----BEGIN CERTIFICATE-----MIIC-----END CERTIFICATE-----",
-        **{name: SecretStr(value) for name, value in SECRETS.items()},
+        api_key=SecretStr(SECRETS["api_key"]),
+        temporal_api_key=SecretStr(SECRETS["temporal_api_key"]),
+        session_secret=SecretStr(SECRETS["session_secret"]),
+        smtp_relay_password=SecretStr(SECRETS["smtp_relay_password"]),
+        temporal_tls_key=SecretStr(SECRETS["temporal_tls_key"]),
     )
 
 

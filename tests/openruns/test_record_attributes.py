@@ -36,7 +36,7 @@ def _ours(fields: dict[str, Payload]) -> dict[Any, Any]:
     return {p.key: p.value for p in record_attributes(fields)}
 
 
-EVERY_KIND = [
+EVERY_KIND: list[SearchAttributePair[Any]] = [
     SearchAttributePair(attrs.PROCESS_ID, "proc-1"),
     SearchAttributePair(attrs.PROCESS_STAGE, "Published"),
     SearchAttributePair(attrs.PROCESS_REVISION, 7),

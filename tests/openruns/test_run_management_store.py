@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,7 +75,7 @@ async def test_closes_of_runs_archived_while_running(store: Database) -> None:
 async def test_test_cases_are_one_per_run(store: Database) -> None:
     async with store.session() as session:
         process, _ = await process_repo.create_process(session, "p", None, {"steps": []})
-        fields = {
+        fields: dict[str, Any] = {
             "process_id": process.id, "source_run_id": "run-1", "name": None,
             "inputs": {"n": 1}, "file_ids": [], "expected_outputs": {"d": 2}, "created_by": None,
         }  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from openruns.store import processes as repo
 from openruns.store.migrate import migrate
 from tests.helpers.databases import migrated_database
 
-DEFINITION = {"steps": [], "outputs": {}}
+DEFINITION: dict[str, Any] = {"steps": [], "outputs": {}}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -19,7 +19,7 @@ from openruns.store.db import read
 from openruns.store.tables import ProcessRow
 from tests.helpers.databases import migrated_database
 
-DEFINITION = {"steps": [], "outputs": {}}
+DEFINITION: dict[str, Any] = {"steps": [], "outputs": {}}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -3,6 +3,8 @@ bodies, huge values, bytes that are not UTF-8, wrong content types, NUL characte
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 
@@ -22,9 +24,9 @@ def _is_clean_4xx(response: httpx.Response) -> bool:
 
 
 @pytest.fixture
-async def small_api(settings: Settings) -> httpx.AsyncClient:
+async def small_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with api_client(settings.model_copy(update={"max_request_bytes": 64 * 1024})) as api:
-        yield api  # type: ignore[misc]
+        yield api
 
 
 async def test_oversized_bodies_are_413(small_api: httpx.AsyncClient) -> None:
@@ -88,8 +90,8 @@ async def test_malformed_bodies_are_4xx(api: httpx.AsyncClient, worker: object) 
         headers={"content-type": "application/json"},
     )
     assert _is_clean_4xx(too_deep), too_deep.text[:300]
-    for inputs in ({"text": 12}, {"text": ["x"]}, {"nope": 1}, [{"name": 1}], "text"):
-        response = await api.post(runs, json={**start, "inputs": inputs})
+    for invalid in ({"text": 12}, {"text": ["x"]}, {"nope": 1}, [{"name": 1}], "text"):
+        response = await api.post(runs, json={**start, "inputs": invalid})
         assert response.status_code == 422, response.text
         assert response.json()["details"], response.text
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
@@ -18,7 +19,7 @@ from openruns.states import Stage, Trigger
 from workflows.process_run import ProcessRunWorkflow
 
 
-def _input(definition: dict, inputs: dict | None = None) -> ProcessRunInput:
+def _input(definition: dict[str, Any], inputs: dict[str, Any] | None = None) -> ProcessRunInput:
     return ProcessRunInput(
         process_id="proc-test",
         process_name="test",
@@ -31,10 +32,12 @@ def _input(definition: dict, inputs: dict | None = None) -> ProcessRunInput:
     )
 
 
-async def _execute(client: Client, settings: Settings, run_input: ProcessRunInput | dict) -> object:
+async def _execute(
+    client: Client, settings: Settings, run_input: ProcessRunInput | dict[str, Any]
+) -> RunResult:
     return await client.execute_workflow(
         ProcessRunWorkflow.run,
-        run_input,  # type: ignore[arg-type]
+        args=[run_input],  # untyped, as a raw client may send anything (a dict too)
         id=f"run-{uuid.uuid4()}",
         task_queue=settings.task_queue,
         execution_timeout=timedelta(seconds=20),
@@ -99,8 +102,11 @@ async def test_a_succeeded_run_returns_its_timeline_and_a_failed_run_upserts_it(
     """A succeeded run's final timeline travels in its result, so a run that finishes within
     its first task sends no memo upsert (one command, event and visibility update fewer per
     run); a failed run has no result and keeps its timeline in the memo."""
-    ok = {"steps": [{"id": "a", "uses": "set", "with": {"x": 1}}], "outputs": {"x": "{{ 1 }}"}}
-    bad = {"steps": [{"id": "a", "uses": "fail", "with": {"message": "no"}}]}
+    ok: dict[str, Any] = {
+        "steps": [{"id": "a", "uses": "set", "with": {"x": 1}}],
+        "outputs": {"x": "{{ 1 }}"},
+    }
+    bad: dict[str, Any] = {"steps": [{"id": "a", "uses": "fail", "with": {"message": "no"}}]}
     histories = {}
     for name, definition in {"ok": ok, "bad": bad}.items():
         handle = await client.start_workflow(
