@@ -29,7 +29,8 @@ RUN groupadd --system --gid 10001 openruns \
     && mkdir /data && chown openruns:openruns /data
 COPY --from=build /opt/openruns /opt/openruns
 USER openruns
-# /data holds stored files: mount a volume shared by api, worker and email-gateway (or use S3).
+# /data holds stored files: mount a volume shared by api, worker and email-gateway (or set
+# OPENRUNS_S3_BUCKET to keep them in a bucket).
 WORKDIR /data
 EXPOSE 8000 2525
 ENTRYPOINT ["openruns"]

@@ -24,6 +24,7 @@ from openruns.store.migrate import migrate
 from tests.helpers.apps import api_client
 from tests.helpers.databases import database_url
 from tests.helpers.http_server import LocalHttpServer
+from tests.helpers.s3 import s3_server
 from worker import worker_for
 
 # OPENRUNS_TEST_DATABASE=postgres runs the whole suite on the local PostgreSQL server.
@@ -114,3 +115,10 @@ async def api(settings: Settings, database: Database) -> AsyncIterator[httpx.Asy
 def http_server() -> Iterator[LocalHttpServer]:
     with LocalHttpServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """An S3-compatible server (moto's) for the session; each test makes its own bucket."""
+    with s3_server() as endpoint:
+        yield endpoint

@@ -74,8 +74,8 @@ class Settings(BaseSettings):
     )
     api_url: str | None = Field(
         None,
-        description="Base URL the `openruns schedule` commands call; default "
-        "http://<api_host>:<api_port>.",
+        description="Base URL the `openruns schedule`, `runs` and `test` commands call; "
+        "default http://<api_host>:<api_port>.",
     )
     smtp_host: str = Field("127.0.0.1", description="Interface the SMTP gateway binds to.")
     smtp_port: int = Field(2525, description="Port of the SMTP gateway.")
@@ -121,6 +121,28 @@ class Settings(BaseSettings):
     # ---- files and email (SPEC §6, §8) ----
     max_file_bytes: int = Field(
         25 * 1024 * 1024, gt=0, description="Largest file POST /v2/files accepts (413 above)."
+    )
+    s3_bucket: str | None = Field(
+        None,
+        description="Store files (uploads, attachments) in this S3 or S3-compatible bucket "
+        "instead of under data_dir/files; every API, worker and gateway must use the same one.",
+    )
+    s3_prefix: str = Field(
+        "openruns/files/", description="Key prefix of stored files in the bucket."
+    )
+    s3_endpoint_url: str | None = Field(
+        None,
+        description="Endpoint of an S3-compatible service (MinIO, Cloudflare R2, Ceph, ...); "
+        "unset: AWS S3. A custom endpoint is addressed path-style.",
+    )
+    s3_region: str | None = Field(None, description="The bucket's region (AWS).")
+    s3_access_key_id: str | None = Field(
+        None,
+        description="S3 credentials; unset: boto3's default chain (AWS_* variables, "
+        "shared config, instance or task role).",
+    )
+    s3_secret_access_key: SecretStr | None = Field(
+        None, description="The secret of OPENRUNS_S3_ACCESS_KEY_ID."
     )
     email_max_bytes: int = Field(
         25 * 1024 * 1024, gt=0, description="Largest message the SMTP gateway accepts (552)."

@@ -1,15 +1,19 @@
-"""Making a deployment ready: schema migrations, search attributes, the configured API key."""
+"""Making a deployment ready: schema migrations, the file bucket (when configured), search
+attributes, the configured API key."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from temporalio.client import Client
 
+from openruns.errors import Unavailable
 from openruns.search_attributes import register_search_attributes
 from openruns.settings import Settings
 from openruns.store import Database
 from openruns.store.apikeys import create_key
+from openruns.store.blobs import BlobStore
 from openruns.store.migrate import migrate
 from openruns.temporal import is_unavailable
 
@@ -24,6 +28,13 @@ async def ensure_ready(
     if settings.api_key is not None:
         async with database.session() as session:
             await create_key(session, "OPENRUNS_API_KEY", settings.api_key.get_secret_value())
+    if settings.s3_bucket:  # a wrong bucket or credentials: say so now, not at the first upload
+        try:
+            await asyncio.to_thread(BlobStore.from_settings(settings).check)
+        except Unavailable as exc:
+            if strict:
+                raise
+            log.warning("%s", exc.message)
     try:
         await register_search_attributes(client, settings.namespace)
     except Exception as exc:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
-from fastapi.responses import FileResponse
+import asyncio
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import FileResponse, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.concurrency import iterate_in_threadpool
 from starlette.datastructures import UploadFile
 
 from api.deps import ApiKeyDep, SessionDep, SettingsDep
@@ -77,17 +81,39 @@ async def get_file(file_id: str, session: SessionDep, _: ApiKeyDep) -> StoredFil
 @router.get("/files/{file_id}/content", response_class=FileResponse)
 async def download_file(
     file_id: str, session: SessionDep, settings: SettingsDep, _: ApiKeyDep
-) -> FileResponse:
+) -> Response:
     """The file's bytes, with its content type and name."""
     return await file_download(session, settings, file_id)
 
 
-async def file_download(session: AsyncSession, settings: Settings, file_id: str) -> FileResponse:
-    """A stored file as an attachment download (the API's and the web UI's)."""
+async def file_download(session: AsyncSession, settings: Settings, file_id: str) -> Response:
+    """A stored file as an attachment download (the API's and the web UI's): sent from disk,
+    or streamed from the bucket (opened first, so a missing object is a 404, not a cut-off
+    response)."""
     stored = await service.get(session, file_id)
-    return FileResponse(
-        BlobStore.from_settings(settings).path(stored.sha256),
+    blobs = BlobStore.from_settings(settings)
+    path = blobs.local_path(stored.sha256)
+    if path is not None:
+        return FileResponse(
+            path,
+            media_type=stored.content_type,
+            filename=stored.filename,
+            content_disposition_type="attachment",
+        )
+    pieces = await asyncio.to_thread(blobs.chunks, stored.sha256)
+    return StreamingResponse(
+        iterate_in_threadpool(pieces),
         media_type=stored.content_type,
-        filename=stored.filename,
-        content_disposition_type="attachment",
+        headers={
+            "content-disposition": _attachment(stored.filename),
+            "content-length": str(stored.size),
+        },
     )
+
+
+def _attachment(filename: str) -> str:
+    """``Content-Disposition`` for ``filename``, as Starlette's ``FileResponse`` writes it."""
+    quoted = quote(filename)
+    if quoted != filename:
+        return f"attachment; filename*=utf-8''{quoted}"
+    return f'attachment; filename="{filename}"'

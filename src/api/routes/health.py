@@ -1,4 +1,5 @@
-"""``GET /v2/health``: OK when the API, the metadata store and Temporal all answer."""
+"""``GET /v2/health``: OK when the API, the metadata store, Temporal and (when files are kept
+in one) the S3 bucket all answer."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
-from api.deps import DatabaseDep, TemporalDep
+from api.deps import DatabaseDep, SettingsDep, TemporalDep
+from openruns.store.blobs import BlobStore
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health", responses={503: {"description": "Temporal or the store is down"}})
-async def health(database: DatabaseDep, temporal: TemporalDep) -> JSONResponse:
+async def health(
+    database: DatabaseDep, temporal: TemporalDep, settings: SettingsDep
+) -> JSONResponse:
     """``{"status": "OK"}`` when everything answers, 503 with what is down otherwise."""
     problems = []
     try:
@@ -30,6 +34,12 @@ async def health(database: DatabaseDep, temporal: TemporalDep) -> JSONResponse:
             await session.execute(text("SELECT 1"))
     except Exception as exc:
         problems.append(f"database: {type(exc).__name__}")
+    if settings.s3_bucket:
+        try:
+            async with asyncio.timeout(5):
+                await asyncio.to_thread(BlobStore.from_settings(settings).check)
+        except Exception as exc:
+            problems.append(f"file store: {exc}")
     if problems:
         return JSONResponse(
             {"status": "UNAVAILABLE", "message": "; ".join(problems), "details": problems},

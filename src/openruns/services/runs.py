@@ -648,7 +648,7 @@ def build_query(filters: RunFilters) -> str:
     if filters.schedule_id:
         clauses.append(f"OpenRunsScheduleId = {_literal('schedule_id', filters.schedule_id)}")
     words = [w for w in _WORD.findall(filters.q or "") if any(c.isalnum() for c in w)]
-    for word in words[:10]:  # each word must occur (see the README's "Search" section)
+    for word in words[:10]:  # each word must occur (README, "HTTP API": `q`)
         clauses.append(f"RunSearch = '{word.replace(chr(39), '')}'")
     return " AND ".join(clauses)
 
