@@ -118,6 +118,12 @@ class Settings(BaseSettings):
     session_hours: float = Field(
         12, gt=0, le=24 * 30, description="How long a web UI login lasts (hours)."
     )
+    session_cookie_secure: bool | None = Field(
+        None,
+        description="Mark the web UI's cookies Secure (sent over HTTPS only). Unset: when the "
+        "request reached the API as https. Set true behind a TLS terminator, where the API "
+        "itself sees plain http.",
+    )
     # ---- files and email (SPEC §6, §8) ----
     max_file_bytes: int = Field(
         25 * 1024 * 1024, gt=0, description="Largest file POST /v2/files accepts (413 above)."

@@ -143,3 +143,37 @@ def test_the_secret_is_kept_in_the_data_dir_and_shared(settings: Settings) -> No
         "exp": Signer(first).loads("session", token)["exp"],  # type: ignore[index]
     }
     assert Signer(first).loads("login", token) is None  # one kind never passes as another
+
+
+async def test_cookies_are_secure_over_https_or_when_configured(
+    ui_http: httpx.AsyncClient, api_key: str, settings: Settings
+) -> None:
+    async def session_cookie() -> str:
+        form = await ui_http.get("/ui/login")
+        response = await ui_http.post(
+            "/ui/login", data={"api_key": api_key, "csrf_token": csrf_of(form.text)}
+        )
+        assert response.status_code == 303, response.text
+        ui_http.cookies.clear()
+        return next(
+            c for c in response.headers.get_list("set-cookie") if c.startswith("openruns_session=")
+        )
+
+    async def login_form_cookie() -> str:
+        form = await ui_http.get("/ui/login")
+        ui_http.cookies.clear()
+        [cookie] = form.headers.get_list("set-cookie")
+        return cookie
+
+    assert "Secure" not in await session_cookie()  # plain http, nothing configured
+    assert "Secure" not in await login_form_cookie()
+    # Behind a TLS terminator the API sees http: configured, the cookies are Secure anyway
+    # (so a browser never sends them over plain http; an http client here cannot log in).
+    settings.session_cookie_secure = True
+    assert "Secure" in await login_form_cookie()
+    settings.session_cookie_secure = None
+    ui_http.base_url = httpx.URL("https://openruns.test")
+    assert "Secure" in await session_cookie()
+    assert "Secure" in await login_form_cookie()
+    settings.session_cookie_secure = False
+    assert "Secure" not in await login_form_cookie()

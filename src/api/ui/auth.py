@@ -91,6 +91,11 @@ def safe_next(target: str | None) -> str:
     return "/ui"
 
 
+def _secure(request: Request) -> bool:
+    configured: bool | None = request.app.state.settings.session_cookie_secure
+    return request.url.scheme == "https" if configured is None else configured
+
+
 def _set_cookie(request: Request, response: Response, name: str, value: str, age: int) -> None:
     response.set_cookie(
         name,
@@ -98,7 +103,7 @@ def _set_cookie(request: Request, response: Response, name: str, value: str, age
         max_age=age,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=_secure(request),
         path="/ui",
     )
 
