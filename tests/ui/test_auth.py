@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import httpx
+from sqlalchemy import func, select
 
 from api.ui.sessions import SECRET_FILE, Signer, stored_secret
 from openruns.settings import Settings
 from openruns.store import Database
 from openruns.store.apikeys import create_key, revoke_key
+from openruns.store.tables import UiLogoutRow
 from tests.helpers.ui import csrf_of, log_in
 
 
@@ -177,3 +179,25 @@ async def test_cookies_are_secure_over_https_or_when_configured(
     assert "Secure" in await login_form_cookie()
     settings.session_cookie_secure = False
     assert "Secure" not in await login_form_cookie()
+
+
+async def test_logging_out_ends_the_session_for_copies_of_its_cookie_too(
+    ui_http: httpx.AsyncClient, api_key: str, database: Database
+) -> None:
+    csrf = await log_in(ui_http, api_key)
+    copied = ui_http.cookies["openruns_session"]  # e.g. lifted from a shared machine
+    out = await ui_http.post("/ui/logout", data={"csrf_token": csrf})
+    assert out.status_code == 303 and out.headers["location"] == "/ui/login"
+
+    ui_http.cookies.set("openruns_session", copied, path="/ui")  # signed and not yet expired
+    replayed = await ui_http.get("/ui")
+    assert replayed.status_code == 303 and replayed.headers["location"].startswith("/ui/login")
+    again = await ui_http.post("/ui/logout", data={"csrf_token": csrf})
+    assert again.status_code == 303  # a second logout (another tab) is not an error
+    ui_http.cookies.clear()
+
+    await log_in(ui_http, api_key)  # a new login is a new session, live
+    assert (await ui_http.get("/ui")).status_code == 200
+    async with database.session() as session:  # one row per ended session, none per live one
+        ended = (await session.execute(select(func.count()).select_from(UiLogoutRow))).scalar()
+    assert ended == 1

@@ -3,13 +3,15 @@ SameSite=Lax session cookie. Every state-changing request must carry the session
 (form field ``csrf_token`` or header ``X-CSRF-Token``); the login form has its own.
 
 A session names its API key and is checked against the database on every request, so
-revoking the key ends its UI sessions at once.
+revoking the key ends its UI sessions at once, and logging out ends that session for good
+(``openruns.store.ui_logouts``), copies of its cookie included.
 """
 
 from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -21,6 +23,7 @@ from api.ui.sessions import Signer, new_csrf_token, session_secret
 from openruns.errors import Forbidden, PayloadTooLarge
 from openruns.store.apikeys import verify_key
 from openruns.store.tables import ApiKeyRow
+from openruns.store.ui_logouts import end_session, live_session_key
 
 SESSION_COOKIE = "openruns_session"
 LOGIN_COOKIE = "openruns_login"
@@ -36,6 +39,7 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 class UiSession:
     key: ApiKeyRow
     csrf: str
+    expires_at: datetime
 
 
 class LoginRequired(Exception):
@@ -53,11 +57,12 @@ async def current_session(request: Request, database: DatabaseDep) -> UiSession:
     payload = signer(request).loads("session", request.cookies.get(SESSION_COOKIE))
     if payload is None:
         raise LoginRequired
+    csrf = str(payload.get("c"))
     async with database.session() as session:
-        key = await session.get(ApiKeyRow, str(payload.get("k")))
-    if key is None or key.revoked_at is not None:
+        key = await live_session_key(session, str(payload.get("k")), csrf)
+    if key is None:
         raise LoginRequired
-    return UiSession(key=key, csrf=str(payload.get("c")))
+    return UiSession(key=key, csrf=csrf, expires_at=datetime.fromtimestamp(payload["exp"], UTC))
 
 
 UiSessionDep = Annotated[UiSession, Depends(current_session)]
@@ -155,7 +160,10 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(_: CsrfSessionDep) -> Response:
+async def logout(ui: CsrfSessionDep, database: DatabaseDep) -> Response:
+    """End the session: for this browser and for any copy of its cookie."""
+    async with database.session() as session:
+        await end_session(session, ui.csrf, ui.expires_at)
     response = RedirectResponse("/ui/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/ui")
     return response

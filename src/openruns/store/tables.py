@@ -75,6 +75,16 @@ class RevisionRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class UiLogoutRow(Base):
+    """A web UI session ended by logging out: its cookie stays signed and unexpired, so the
+    session is remembered as ended (by the SHA-256 of its CSRF token) until it would expire."""
+
+    __tablename__ = "ui_logouts"
+
+    session_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class ApiKeyRow(Base):
     """An API key; only its SHA-256 is stored."""
 
