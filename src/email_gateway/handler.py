@@ -262,6 +262,7 @@ class GatewayHandler:
         """The reply for an error: 451 when it may pass, 5xx when it never will."""
         if isinstance(exc, OpenRunsError):
             if exc.status_code == 503:
+                log.warning("cannot start runs now (%s): answering 451", exc.message)
                 return replies.UNAVAILABLE
             detail = "; ".join(f"{d.get('path')}: {d.get('message')}" for d in exc.details[:3])
             reason = f"{exc.message} ({detail})" if detail else exc.message
