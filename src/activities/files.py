@@ -98,7 +98,13 @@ class FileActivities:
         fmt = (
             detect_format(row.filename, row.content_type) if args.format == "auto" else args.format
         )
-        data = await asyncio.to_thread(self._blobs.read, row.sha256)
+        try:
+            data = await asyncio.to_thread(self._blobs.read, row.sha256)
+        except (NotFound, FileNotFoundError):  # the row is there, its bytes are not: for good
+            raise ApplicationError(
+                f"the bytes of {row.filename} ({args.file_id}) are missing from the file store",
+                non_retryable=True,
+            ) from None
         content = await asyncio.to_thread(parse, data, row.filename, fmt)
         if len(json.dumps(content)) > MAX_OUTPUT_BYTES:
             raise ApplicationError(

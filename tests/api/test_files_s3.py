@@ -82,3 +82,21 @@ async def test_a_bucket_out_of_reach_is_a_503_and_health_says_so(
         listed = await api.get("/v2/health")
         assert listed.status_code == 503
         assert any(d.startswith("file store:") for d in listed.json()["details"])
+
+
+async def test_a_file_step_whose_bytes_are_gone_fails_for_good(
+    api: httpx.AsyncClient, settings: Settings, s3_endpoint: str, worker: object
+) -> None:
+    assert settings.s3_bucket is not None
+    stored = await upload(api, "gone.csv", b"a,b\n1,2\n")
+    [key] = object_keys(s3_endpoint, settings.s3_bucket)
+    s3_client(s3_endpoint).delete_object(Bucket=settings.s3_bucket, Key=key)
+    process = await create_process(
+        api,
+        {"steps": [{"id": "read", "uses": "file", "with": {"file_id": "{{ run.file_ids[0] }}"}}]},
+    )
+    run = await start_run(api, process["id"], file_ids=[stored["id"]])
+    done = await wait_for_state(api, run["id"])
+    assert done["state"] == "Failed", done  # not retried forever
+    assert done["error"]["step"] == "read"
+    assert "missing from the file store" in done["error"]["message"]
