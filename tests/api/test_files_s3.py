@@ -5,7 +5,6 @@ that cannot be reached is a 503 that says so, never a 500 or a lost file."""
 from __future__ import annotations
 
 import hashlib
-import socket
 
 import httpx
 import pytest
@@ -14,7 +13,7 @@ from openruns.settings import Settings
 from tests.api.test_files import upload
 from tests.helpers.api import create_process, start_run, wait_for_state
 from tests.helpers.apps import api_client
-from tests.helpers.s3 import new_bucket, object_keys, s3_client, with_bucket
+from tests.helpers.s3 import new_bucket, object_keys, s3_client, unreachable_endpoint, with_bucket
 
 
 @pytest.fixture
@@ -71,9 +70,7 @@ async def test_an_object_gone_from_the_bucket_is_a_404(
 async def test_a_bucket_out_of_reach_is_a_503_and_health_says_so(
     settings: Settings, database: object
 ) -> None:
-    with socket.socket() as sock:  # a port nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        down = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    down = unreachable_endpoint()
     unreachable = settings.model_copy(update={"s3_endpoint_url": down})
     async with api_client(unreachable) as api:
         response = await api.post("/v2/files", files={"file": ("a.txt", b"keep me")})

@@ -4,7 +4,6 @@ run starts, and a bucket out of reach is a 451 (the sender retries), with no run
 from __future__ import annotations
 
 import hashlib
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
@@ -18,7 +17,7 @@ from openruns.settings import Settings
 from openruns.store import Database
 from tests.email_gateway.test_gateway import ECHO, PNG, runs_of
 from tests.helpers.api import create_process, wait_for_state
-from tests.helpers.s3 import new_bucket, object_keys, with_bucket
+from tests.helpers.s3 import new_bucket, object_keys, unreachable_endpoint, with_bucket
 from tests.helpers.smtp import send
 
 
@@ -63,9 +62,7 @@ async def test_attachments_are_stored_in_the_bucket(
 async def gateway_without_bucket(
     settings: Settings, database: Database, client: Client
 ) -> AsyncIterator[Gateway]:
-    with socket.socket() as sock:  # a port nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        down = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    down = unreachable_endpoint()
     unreachable = settings.model_copy(update={"s3_endpoint_url": down})
     async with Gateway(unreachable, database, client, host="127.0.0.1", port=0) as running:
         yield running

@@ -3,6 +3,7 @@ REST API over real HTTP (boto3 signs, sends and parses as it would against AWS o
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,13 @@ def s3_server() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+def unreachable_endpoint() -> str:
+    """An endpoint URL on a local port nothing listens on (a bucket out of reach)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 def s3_client(endpoint: str) -> S3Client:

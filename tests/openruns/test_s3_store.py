@@ -4,7 +4,6 @@ content addressing, one object per content, streaming reads, and clear failures.
 from __future__ import annotations
 
 import hashlib
-import socket
 import tempfile
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from openruns.errors import NotFound, Unavailable
 from openruns.settings import Settings
 from openruns.store.blobs import CHUNK, BlobStore
 from openruns.store.s3 import S3BlobStore
-from tests.helpers.s3 import new_bucket, object_keys, with_bucket
+from tests.helpers.s3 import new_bucket, object_keys, unreachable_endpoint, with_bucket
 
 
 def _store(endpoint: str, bucket: str, tmp_path: Path) -> BlobStore:
@@ -59,9 +58,7 @@ def test_a_bucket_that_does_not_exist_is_unavailable(s3_endpoint: str, tmp_path:
 
 
 def test_an_unreachable_endpoint_is_unavailable_and_leaves_nothing(tmp_path: Path) -> None:
-    with socket.socket() as sock:  # a port nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        endpoint = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    endpoint = unreachable_endpoint()
     store = _store(endpoint, "openruns-files", tmp_path)
     before = _spooled()
     with pytest.raises(Unavailable, match="cannot be reached"):
