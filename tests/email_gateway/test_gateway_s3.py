@@ -18,7 +18,7 @@ from openruns.store import Database
 from tests.email_gateway.test_gateway import ECHO, PNG, runs_of
 from tests.helpers.api import create_process, wait_for_state
 from tests.helpers.s3 import new_bucket, object_keys, unreachable_endpoint, with_bucket
-from tests.helpers.smtp import send
+from tests.helpers.smtp import make_message, send
 
 
 @pytest.fixture
@@ -27,12 +27,8 @@ def settings(settings: Settings, s3_endpoint: str) -> Settings:
 
 
 def _message(to: str, csv_bytes: bytes) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = "alice@customer.test"
-    message["To"] = to
-    message["Subject"] = "Invoices"
-    message["Message-ID"] = f"<{uuid.uuid4()}@customer.test>"
-    message.set_content("Attached.")
+    message_id = f"<{uuid.uuid4()}@customer.test>"
+    message = make_message("alice@customer.test", to, "Invoices", "Attached.", message_id)
     message.add_attachment(csv_bytes, maintype="text", subtype="csv", filename="invoices.csv")
     message.add_attachment(PNG, maintype="image", subtype="png", filename="scan.png")
     return message
