@@ -117,9 +117,17 @@ class Run(BaseModel):
     inputs: dict[str, Any] | None = None
     outputs: Any = None
     error: RunError | None = None
-    created_at: datetime
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
+    created_at: datetime = Field(
+        description="When Temporal recorded the run's start (its workflow's start time). The "
+        "answer to `POST /v2/runs` without `wait` gives the API's clock as it started the run, "
+        "a few milliseconds later."
+    )
+    started_at: datetime | None = Field(
+        None,
+        description="When a worker picked the run up (Pending → Running); for a run that "
+        "finished within its first workflow task, its `ended_at`.",
+    )
+    ended_at: datetime | None = Field(None, description="When the run reached a final state.")
     archived: bool = False
     archived_at: datetime | None = None
     rerun_of: str | None = None
