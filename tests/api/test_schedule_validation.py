@@ -95,6 +95,29 @@ async def test_a_draft_only_process_cannot_be_scheduled(api: httpx.AsyncClient) 
     assert unknown.status_code == 404
 
 
+async def test_a_draft_schedule_is_refused_with_a_clear_error(api: httpx.AsyncClient) -> None:
+    """SPEC §1: schedule + Draft is rejected with a clear error; Published may be said aloud."""
+    process = await create_process(api, GREET, publish=True)
+    url = f"/v2/processes/{process['id']}/schedules"
+    draft = await api.post(
+        url, json={"interval_seconds": 60, "inputs": {"who": "x"}, "stage": "Draft"}
+    )
+    assert draft.status_code == 422, draft.text
+    [detail] = draft.json()["details"]
+    assert detail["path"] == "stage"
+    assert "schedules run the published revision only" in detail["message"]
+    assert (await api.get(url)).json()["items"] == []
+
+    schedule = await create_schedule(
+        api, process["id"], interval_seconds=60, inputs={"who": "x"}, stage="Published"
+    )
+    assert schedule["stage"] == "Published"
+    patched = await api.patch(f"/v2/schedules/{schedule['id']}", json={"stage": "Draft"})
+    assert patched.status_code == 422, patched.text
+    assert patched.json()["details"][0]["path"] == "stage"
+    assert (await get_schedule(api, schedule["id"]))["stage"] == "Published"
+
+
 async def test_unknown_schedules_are_404(api: httpx.AsyncClient) -> None:
     for sid in ("sched-0000000000000000000000000a", "not-a-schedule"):
         assert (await api.get(f"/v2/schedules/{sid}")).status_code == 404

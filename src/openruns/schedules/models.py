@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from openruns.schedules.cron import check_cron, check_timezone
-from openruns.states import RunState
+from openruns.states import RunState, Stage
 
 
 class Overlap(StrEnum):
@@ -39,11 +39,26 @@ class _ScheduleFields(BaseModel):
     inputs: dict[str, Any] | list[Any] | None = Field(
         None, description="Inputs of every scheduled run: an object or `[{name, value}]`."
     )
+    stage: Stage | None = Field(
+        None,
+        description="Optional, and `Published` if given: a schedule runs the process's "
+        "published revision as it is when the schedule fires; `Draft` is refused (422).",
+    )
 
     @field_validator("cron")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
         return None if value is None else check_cron(value)
+
+    @field_validator("stage")
+    @classmethod
+    def _stage(cls, value: Stage | None) -> Stage | None:
+        if value is Stage.DRAFT:
+            raise ValueError(
+                "schedules run the published revision only; start a Draft run manually or "
+                "through the API (POST /v2/runs with stage Draft)"
+            )
+        return value
 
 
 class ScheduleCreate(_ScheduleFields):
@@ -95,6 +110,9 @@ class Schedule(BaseModel):
 
     id: str
     process_id: str
+    stage: Stage = Field(
+        Stage.PUBLISHED, description="Always `Published`: what every fire of a schedule runs."
+    )
     cron: str | None = None
     interval_seconds: int | None = None
     timezone: str
