@@ -264,3 +264,44 @@ async def test_scheduled_runs_time_out_with_the_published_timeout(
         timeout=20,
     )
     assert (await get_run(api, runs[0]["id"]))["error"]["type"] == "TimedOut"
+
+
+async def test_a_scheduled_runs_child_keeps_the_trigger_not_the_schedule(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    """A `process` step's child run records the parent's trigger and the step's stage (Draft
+    on purpose here); only the parent is the schedule's run (README, "The process step")."""
+    doubler = {
+        "inputs": {"n": {"type": "integer", "required": True}},
+        "steps": [{"id": "double", "uses": "set", "with": {"value": "{{ inputs.n * 2 }}"}}],
+        "outputs": {"doubled": "{{ steps.double.value }}"},
+    }
+    child = await create_process(api, doubler)  # never published: only its Draft exists
+    call = {"process_id": child["id"], "stage": "Draft", "inputs": {"n": 2}}
+    parent = await create_process(
+        api,
+        {
+            "steps": [{"id": "call", "uses": "process", "with": call}],
+            "outputs": {"doubled": "{{ steps.call.doubled }}"},
+        },
+        publish=True,
+    )
+    schedule = await create_schedule(api, parent["id"], interval_seconds=3600, paused=True)
+    fired = await api.post(f"/v2/schedules/{schedule['id']}/trigger")
+    assert fired.status_code == 202, fired.text
+
+    runs = await assert_eventually(
+        lambda: scheduled_runs(api, schedule["id"]),
+        lambda runs: len(succeeded(runs)) == 1,
+        timeout=30,
+        message="the fired run succeeded",
+    )
+    assert len(runs) == 1, runs  # the child is not listed as the schedule's
+    parent_run = await get_run(api, runs[0]["id"])
+    assert parent_run["outputs"] == {"doubled": 4}
+    child_run = await get_run(api, parent_run["steps"][0]["child_run_id"])
+    assert child_run["parent_run_id"] == parent_run["id"]
+    assert (child_run["trigger"], child_run["schedule_id"]) == ("schedule", None)
+    assert (child_run["process_id"], child_run["stage"]) == (child["id"], "Draft")
+    read = await get_schedule(api, schedule["id"])
+    assert [r["id"] for r in read["recent_runs"]] == [parent_run["id"]]
