@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# The tests' PostgreSQL: the server at OPENRUNS_TEST_PG_DSN, or a throw-away one made from this
+# machine's PostgreSQL binaries when nothing answers there (tests/helpers/local_postgres.py).
+WITH_PG := $(BIN)/python -m tests.helpers.local_postgres
 
 .PHONY: dev test test-sqlite test-postgres lint typecheck bench bench-quick test-faults clean
 
@@ -31,13 +34,13 @@ typecheck: $(STAMP)
 test: $(STAMP) lint typecheck test-sqlite test-postgres  ## lint, types, then every test on both stores
 
 test-sqlite: $(STAMP)  ## the whole suite with SQLite metadata (the default store)
-	$(BIN)/pytest -m "not faults" $(PYTEST_ARGS)
+	$(WITH_PG) $(BIN)/pytest -m "not faults" $(PYTEST_ARGS)
 
 test-faults: $(STAMP)  ## the long fault-injection runs (200 runs, 300 keys, 100 examples)
-	$(BIN)/pytest -m faults -s $(PYTEST_ARGS)
+	$(WITH_PG) $(BIN)/pytest -m faults -s $(PYTEST_ARGS)
 
-test-postgres: $(STAMP)  ## the suite with PostgreSQL metadata (a fresh database per test, 127.0.0.1:5432)
-	OPENRUNS_TEST_DATABASE=postgres $(BIN)/pytest -m "not e2e and not faults" $(PYTEST_ARGS)
+test-postgres: $(STAMP)  ## the suite with PostgreSQL metadata (a fresh database per test)
+	OPENRUNS_TEST_DATABASE=postgres $(WITH_PG) $(BIN)/pytest -m "not e2e and not faults" $(PYTEST_ARGS)
 
 bench: $(STAMP)  ## benchmarks against raw Temporal → docs/benchmarks.md (not part of test)
 	$(BIN)/python -m bench $(BENCH_ARGS)
