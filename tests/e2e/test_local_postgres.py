@@ -3,9 +3,12 @@ made from this machine's binaries (tests/helpers/local_postgres.py), as separate
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -64,6 +67,42 @@ def test_nothing_at_the_dsn_starts_a_throwaway_server_and_removes_it() -> None:
         text=True,
     )
     assert gone.returncode != 0 and "Connect call failed" in gone.stderr, gone.stderr
+
+
+# A command that takes a while to clean up after Ctrl-C, as pytest does (dev server, workers).
+SLOW_TO_STOP = """
+import os, pathlib, signal, sys, time
+def stop(*_):
+    time.sleep(1)
+    pathlib.Path(sys.argv[1]).write_text(os.environ["OPENRUNS_TEST_PG_DSN"])
+    sys.exit(130)
+signal.signal(signal.SIGINT, stop)
+pathlib.Path(sys.argv[2]).touch()
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(find_bindir() is None, reason="no PostgreSQL server binaries here")
+def test_ctrl_c_lets_the_command_clean_up_then_removes_the_server(tmp_path: Path) -> None:
+    nowhere = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"
+    cleaned, ready = tmp_path / "cleaned", tmp_path / "ready"
+    before = _throwaway_dirs()
+    wrapper = subprocess.Popen(
+        [sys.executable, "-m", "tests.helpers.local_postgres",
+         sys.executable, "-c", SLOW_TO_STOP, str(cleaned), str(ready)],
+        cwd=ROOT,
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "OPENRUNS_TEST_PG_DSN": nowhere},
+        start_new_session=True,  # its own process group, as `make test` in a terminal has
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        assert wrapper.poll() is None and time.monotonic() < deadline, "the command never started"
+        time.sleep(0.05)
+
+    os.killpg(wrapper.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
+    assert wrapper.wait(timeout=60) == 130
+    assert cleaned.read_text().startswith("postgresql://postgres@127.0.0.1:")  # it finished
+    assert _throwaway_dirs() == before
 
 
 def test_no_server_and_no_binaries_is_a_clear_error(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -91,6 +92,26 @@ def _run_as() -> str | None:
     raise SystemExit("running as root, and neither a 'postgres' nor a 'nobody' user exists")
 
 
+def call(argv: list[str], env: dict[str, str] | None = None) -> int:
+    """Run ``argv`` to its end and return its exit status (128 + N if signal N killed it).
+
+    Ctrl-C reaches the command from the terminal by itself; we wait for it to clean up (pytest
+    stops its dev server and workers) instead of killing it a quarter second later, as
+    ``subprocess.call`` would. A SIGTERM to us is passed on, and we still wait.
+    """
+    child = subprocess.Popen(argv, env=env)
+    handlers = (
+        signal.signal(signal.SIGINT, signal.SIG_IGN),
+        signal.signal(signal.SIGTERM, lambda *_: child.terminate()),
+    )
+    try:
+        status = child.wait()
+    finally:
+        signal.signal(signal.SIGINT, handlers[0])
+        signal.signal(signal.SIGTERM, handlers[1])
+    return 128 - status if status < 0 else status
+
+
 class ThrowAwayServer:
     """A PostgreSQL server in a temporary directory, for one command's lifetime."""
 
@@ -142,7 +163,7 @@ def main(argv: list[str]) -> int:
         print(exc, file=sys.stderr)
         return 2
     if answers:
-        return subprocess.call(argv)
+        return call(argv)
     bindir = find_bindir()
     if bindir is None:
         chosen = os.environ.get("OPENRUNS_TEST_PG_BINDIR")
@@ -158,9 +179,7 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
             flush=True,
         )
-        return subprocess.call(argv, env={**os.environ, "OPENRUNS_TEST_PG_DSN": server.dsn})
-    except KeyboardInterrupt:
-        return 130
+        return call(argv, env={**os.environ, "OPENRUNS_TEST_PG_DSN": server.dsn})
     finally:
         server.stop()
 
