@@ -2,7 +2,7 @@
 
 The commands talk to a running API (``--url`` / ``OPENRUNS_API_URL``, default the local one)
 with an API key from ``--api-key`` / ``OPENRUNS_API_KEY``, or the key ``make dev`` wrote to
-the data directory.
+the data directory; errors read as every other command's (``api_client``).
 """
 
 from __future__ import annotations
@@ -10,61 +10,17 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, NoReturn
 
-import httpx
 import typer
 
+from openruns.cli.api_client import ApiClient, KeyOption, UrlOption
 from openruns.schedules.models import Overlap
-from openruns.settings import Settings
 
 app = typer.Typer(help="Create, list, pause, resume, trigger and delete schedules.")
-
-UrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--url", help="Base URL of the API (default: OPENRUNS_API_URL, or the local API)."
-    ),
-]
-KeyOption = Annotated[
-    str | None,
-    typer.Option(
-        "--api-key",
-        envvar="OPENRUNS_API_KEY",
-        help="API key (default: the dev key in the data directory).",
-        show_envvar=True,
-    ),
-]
 
 
 def _fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
-
-
-def _call(url: str | None, api_key: str | None, method: str, path: str, **kwargs: Any) -> Any:
-    settings = Settings()
-    base = (url or settings.api_url or f"http://{settings.api_host}:{settings.api_port}").rstrip(
-        "/"
-    )
-    dev_key = settings.data_dir / "dev-api-key"
-    key = api_key or (dev_key.read_text().strip() if dev_key.exists() else None)
-    if not key:
-        _fail("no API key: pass --api-key or set OPENRUNS_API_KEY")
-    try:
-        response = httpx.request(
-            method, f"{base}/v2{path}", headers={"x-api-key": key}, timeout=30, **kwargs
-        )
-    except httpx.HTTPError as exc:
-        _fail(f"cannot reach the API at {base}: {exc}")
-    if response.status_code >= 400:
-        try:
-            body = response.json()
-        except ValueError:
-            body = {"message": response.text}
-        details = "".join(
-            f"\n  {d.get('path')}: {d.get('message')}" for d in body.get("details") or []
-        )
-        _fail(f"{body.get('message') or response.reason_phrase} ({response.status_code}){details}")
-    return response.json() if response.content else None
 
 
 def _line(schedule: dict[str, Any]) -> str:
@@ -98,17 +54,19 @@ def _inputs(pairs: list[str], raw: str | None) -> dict[str, Any]:
 
 @app.command("list")
 def list_schedules(
-    process_id: str,
+    process: Annotated[str, typer.Argument(help="The process's id or name.")],
     url: UrlOption = None,
     api_key: KeyOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON resources.")] = False,
 ) -> None:
     """List a process's schedules: id, state, when, next run, note."""
+    api = ApiClient(url, api_key)
+    process_id = api.process_id(process)
     items: list[dict[str, Any]] = []
     token = None
     while True:
         params = {"limit": 100, **({"continuation_token": token} if token else {})}
-        page = _call(url, api_key, "GET", f"/processes/{process_id}/schedules", params=params)
+        page = api.call("GET", f"/processes/{process_id}/schedules", params=params)
         items += page["items"]
         token = page["continuation_token"]
         if not token:
@@ -119,7 +77,7 @@ def list_schedules(
 
 @app.command()
 def create(
-    process_id: str,
+    process: Annotated[str, typer.Argument(help="The process's id or name.")],
     cron: Annotated[str | None, typer.Option(help="5-field cron, e.g. '0 9 * * 1-5'.")] = None,
     every: Annotated[int | None, typer.Option(help="Interval in seconds.")] = None,
     timezone: Annotated[str, typer.Option(help="IANA time zone of --cron.")] = "UTC",
@@ -134,6 +92,8 @@ def create(
     api_key: KeyOption = None,
 ) -> None:
     """Schedule runs of a process's Published revision; prints the new schedule."""
+    api = ApiClient(url, api_key)
+    process_id = api.process_id(process)
     body: dict[str, Any] = {
         "cron": cron,
         "interval_seconds": every,
@@ -143,32 +103,31 @@ def create(
         "note": note,
         "paused": paused,
     }
-    typer.echo(_line(_call(url, api_key, "POST", f"/processes/{process_id}/schedules", json=body)))
+    typer.echo(_line(api.call("POST", f"/processes/{process_id}/schedules", json=body)))
 
 
 @app.command()
 def pause(schedule_id: str, url: UrlOption = None, api_key: KeyOption = None) -> None:
     """Pause: no fires until resumed (trigger still works)."""
-    typer.echo(
-        _line(_call(url, api_key, "PATCH", f"/schedules/{schedule_id}", json={"paused": True}))
-    )
+    body = {"paused": True}
+    typer.echo(_line(ApiClient(url, api_key).call("PATCH", f"/schedules/{schedule_id}", json=body)))
 
 
 @app.command()
 def resume(schedule_id: str, url: UrlOption = None, api_key: KeyOption = None) -> None:
     """Resume a paused schedule."""
     body = {"paused": False}
-    typer.echo(_line(_call(url, api_key, "PATCH", f"/schedules/{schedule_id}", json=body)))
+    typer.echo(_line(ApiClient(url, api_key).call("PATCH", f"/schedules/{schedule_id}", json=body)))
 
 
 @app.command()
 def trigger(schedule_id: str, url: UrlOption = None, api_key: KeyOption = None) -> None:
     """Start one run now, even while paused."""
-    typer.echo(_line(_call(url, api_key, "POST", f"/schedules/{schedule_id}/trigger")))
+    typer.echo(_line(ApiClient(url, api_key).call("POST", f"/schedules/{schedule_id}/trigger")))
 
 
 @app.command()
 def delete(schedule_id: str, url: UrlOption = None, api_key: KeyOption = None) -> None:
     """Delete the schedule (its runs stay)."""
-    _call(url, api_key, "DELETE", f"/schedules/{schedule_id}")
+    ApiClient(url, api_key).call("DELETE", f"/schedules/{schedule_id}")
     typer.echo(f"deleted {schedule_id}")

@@ -1,4 +1,5 @@
-"""``openruns schedule …`` against the API served over real HTTP (uvicorn on a free port)."""
+"""``openruns schedule …`` against the API served over real HTTP (uvicorn on a free port): the
+same client, key lookup and error output as every other command."""
 
 from __future__ import annotations
 
@@ -7,14 +8,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 from temporalio.client import Client
 from typer.testing import CliRunner, Result
 
-from api import create_app
 from openruns.cli.main import app as cli
 from openruns.settings import Settings
-from openruns.store import Database
 from tests.helpers import assert_eventually, free_port
 from tests.helpers.api import create_process
 from tests.helpers.schedules import delete_schedules_on, scheduled_runs
@@ -27,18 +25,11 @@ GREET = {
 
 
 @pytest.fixture
-async def served(settings: Settings, database: Database, client: Client) -> AsyncIterator[str]:
-    """The API on a real socket; yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    await assert_eventually(lambda: asyncio.sleep(0, server.started), message="uvicorn started")
+async def served(api_url: str, settings: Settings, client: Client) -> AsyncIterator[str]:
+    """The API on a real socket (tests/cli/conftest.py); its schedules are deleted after."""
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield api_url
     finally:
-        server.should_exit = True
-        await task
         await delete_schedules_on(client, settings.task_queue)
 
 
@@ -66,7 +57,7 @@ async def test_schedule_commands_over_http(served: str, settings: Settings, work
             sid.startswith("sched-") and "paused\tcron '0 9 * * 1-5' Europe/Berlin" in made.output
         )
 
-        listed = await openruns(settings, served, "list", pid)
+        listed = await openruns(settings, served, "list", process["name"])  # a name works too
         assert (
             listed.exit_code == 0 and listed.output.startswith(sid) and "standup" in listed.output
         )
@@ -91,9 +82,18 @@ async def test_schedule_commands_over_http(served: str, settings: Settings, work
         deleted = await openruns(settings, served, "delete", sid)
         assert deleted.exit_code == 0 and (await api.get(f"/v2/schedules/{sid}")).status_code == 404
         gone = await openruns(settings, served, "delete", sid)
-        assert gone.exit_code == 1 and "not found (404)" in gone.output
+        assert gone.exit_code == 1 and f"error (404): schedule {sid!r} not found" in gone.output
+        nameless = await openruns(settings, served, "list", "no-such-process")
+        assert nameless.exit_code == 1
+        assert "no process with id or name 'no-such-process'" in nameless.output
 
 
 async def test_unreachable_api_is_a_clear_error(settings: Settings) -> None:
-    result = await openruns(settings, f"http://127.0.0.1:{free_port()}", "list", "proc-x")
-    assert result.exit_code == 1 and "cannot reach the API" in result.output
+    result = await openruns(settings, f"http://127.0.0.1:{free_port()}", "pause", "sched-x")
+    assert result.exit_code == 2 and "cannot reach the API" in result.output
+
+
+def test_without_a_key_the_command_says_so(tmp_path: object) -> None:
+    env = {"OPENRUNS_API_KEY": "", "OPENRUNS_DATA_DIR": str(tmp_path)}
+    result = CliRunner().invoke(cli, ["schedule", "list", "proc-x"], env=env)
+    assert result.exit_code == 2 and "OPENRUNS_API_KEY" in result.output
