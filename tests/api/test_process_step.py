@@ -123,6 +123,20 @@ async def test_child_input_errors_and_missing_revisions_fail_the_step(
     assert "inputs.n" in done["error"]["message"]
 
 
+async def start_with_running_child(
+    api: httpx.AsyncClient, parent_id: str
+) -> tuple[dict[str, Any], str]:
+    """Start a run of ``parent_id`` and wait until its first step's child run is Running."""
+    run = await start_run(api, parent_id)
+    running = await assert_eventually(
+        lambda: get_run(api, run["id"]),
+        lambda r: bool(r["steps"] and r["steps"][0]["child_run_id"]),
+    )
+    child_run_id: str = running["steps"][0]["child_run_id"]
+    await wait_for_state(api, child_run_id, "Running")
+    return run, child_run_id
+
+
 async def test_cancelling_the_parent_cancels_the_child(
     api: httpx.AsyncClient, worker: object
 ) -> None:
@@ -132,13 +146,7 @@ async def test_cancelling_the_parent_cancels_the_child(
     parent = await create_process(
         api, {"steps": [{"id": "call", "uses": "process", "with": {"process_id": sleeper["id"]}}]}
     )
-    run = await start_run(api, parent["id"])
-    running = await assert_eventually(
-        lambda: get_run(api, run["id"]),
-        lambda r: bool(r["steps"] and r["steps"][0]["child_run_id"]),
-    )
-    child_run_id = running["steps"][0]["child_run_id"]
-    await wait_for_state(api, child_run_id, "Running")
+    run, child_run_id = await start_with_running_child(api, parent["id"])
 
     assert (await api.post(f"/v2/runs/{run['id']}/cancel")).status_code == 202
     assert (await wait_for_state(api, run["id"]))["state"] == "Cancelled"
@@ -158,13 +166,7 @@ async def test_a_child_cancelled_or_timed_out_on_its_own_fails_the_step(
     parent = await create_process(
         api, {"steps": [{"id": "call", "uses": "process", "with": {"process_id": sleeper["id"]}}]}
     )
-    run = await start_run(api, parent["id"])
-    running = await assert_eventually(
-        lambda: get_run(api, run["id"]),
-        lambda r: bool(r["steps"] and r["steps"][0]["child_run_id"]),
-    )
-    child_run_id = running["steps"][0]["child_run_id"]
-    await wait_for_state(api, child_run_id, "Running")
+    run, child_run_id = await start_with_running_child(api, parent["id"])
     assert (await api.post(f"/v2/runs/{child_run_id}/cancel")).status_code == 202
     done = await wait_for_state(api, run["id"])
     assert done["state"] == "Failed" and done["error"]["step"] == "call"
