@@ -73,7 +73,7 @@ async def _scenarios(
     if stack.has_gateway:
         log.info("email")
         figure, lost = await scenarios.email(
-            api, client, stack.settings.smtp_port, 100 if quick else 500, connections=4
+            api, client, stack.settings.smtp_port, 200 if quick else 500, connections=4
         )
         results.figures.append(figure)
         if lost:

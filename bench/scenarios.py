@@ -214,6 +214,17 @@ async def _last_close(client: Client, query: str) -> float:
     return last.timestamp() - (time.time() - time.perf_counter())
 
 
+def _raw_starter(client: Client, batch: str) -> Callable[[int], Awaitable[Any]]:
+    """Start the i-th raw baseline workflow of ``batch`` (ids ``raw-<batch>-<i>``)."""
+
+    async def start(i: int) -> None:
+        await client.start_workflow(
+            RawBenchWorkflow.run, {"amount": i}, id=f"raw-{batch}-{i}", task_queue=RAW_TASK_QUEUE
+        )
+
+    return start
+
+
 async def _burst(n: int, concurrency: int, start_one: Callable[[int], Awaitable[Any]]) -> float:
     semaphore = asyncio.Semaphore(concurrency)
 
@@ -272,15 +283,7 @@ async def throughput(
     async def one_burst(kind: str, size: int = n) -> tuple[float, float, dict[str, float]]:
         batch = uuid.uuid4().hex[:8]
         if kind == "raw":
-
-            async def start(i: int) -> None:
-                await client.start_workflow(
-                    RawBenchWorkflow.run,
-                    {"amount": i},
-                    id=f"raw-{batch}-{i}",
-                    task_queue=RAW_TASK_QUEUE,
-                )
-
+            start = _raw_starter(client, batch)
             query = f"WorkflowId STARTS_WITH 'raw-{batch}-'"
         else:
             process_id = await create_process(api, SET_PROCESS)
@@ -375,15 +378,7 @@ async def email(
     async def raw_burst(size: int) -> float:
         batch = uuid.uuid4().hex[:8]
 
-        async def start_raw(i: int) -> None:
-            await client.start_workflow(
-                RawBenchWorkflow.run,
-                {"amount": i},
-                id=f"raw-{batch}-{i}",
-                task_queue=RAW_TASK_QUEUE,
-            )
-
-        began = await _burst(size, connections, start_raw)
+        began = await _burst(size, connections, _raw_starter(client, batch))
         rate = size / (time.perf_counter() - began)
         raw_done = f"WorkflowId STARTS_WITH 'raw-{batch}-' AND ExecutionStatus = 'Completed'"
         await _settle(client, raw_done, size)
