@@ -192,15 +192,22 @@ async def latency(
     )
 
 
-async def _wait_count(
-    client: Client, query: str, n: int, timeout: float = 600, interval: float = 0.05
-) -> float:
+async def _settle(
+    client: Client, query: str, n: int, timeout: float = 120, interval: float = 0.5
+) -> int:
+    """Wait (up to ``timeout`` s) until ``n`` workflows match ``query``; how many did."""
     deadline = time.monotonic() + timeout
-    while (await client.count_workflows(query)).count < n:
+    while (count := (await client.count_workflows(query)).count) < n:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"fewer than {n} workflows match {query!r} after {timeout}s")
+            break
         await asyncio.sleep(interval)
-    return time.perf_counter()
+    return count
+
+
+async def _wait_count(client: Client, query: str, n: int, timeout: float = 600) -> None:
+    """Like ``_settle``, but fewer than ``n`` after ``timeout`` s is an error."""
+    if await _settle(client, query, n, timeout) < n:
+        raise TimeoutError(f"fewer than {n} workflows match {query!r} after {timeout}s")
 
 
 async def _last_close(client: Client, query: str) -> float:
@@ -300,7 +307,7 @@ async def throughput(
         began = await _burst(size, concurrency, start)
         started_all = time.perf_counter()
         completed = f"{query} AND ExecutionStatus = 'Completed'"
-        await _wait_count(client, completed, size, interval=0.5)
+        await _wait_count(client, completed, size)
         per_run = _cpu_per_run(kind, cpu_before, _cpu_now(pids), size)
         done = await _last_close(client, completed)
         return size / (started_all - began), size / (done - began), per_run
@@ -336,16 +343,6 @@ async def throughput(
         paired=True,
     )
     return starts, completions
-
-
-async def _settle(client: Client, query: str, n: int, timeout: float = 120) -> int:
-    """Wait (up to ``timeout`` s) until ``n`` workflows match ``query``; how many did."""
-    deadline = time.monotonic() + timeout
-    while (count := (await client.count_workflows(query)).count) < n:
-        if time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.5)
-    return count
 
 
 async def email(

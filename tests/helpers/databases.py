@@ -12,10 +12,11 @@ import asyncpg
 
 from openruns.store import Database
 from openruns.store.migrate import migrate
+from tests.helpers.local_postgres import DEFAULT_DSN
 
-PG_ADMIN_DSN = os.environ.get(
-    "OPENRUNS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+# make test's wrapper (tests/helpers/local_postgres.py) points this at a throw-away server
+# when nothing answers at the default.
+PG_ADMIN_DSN = os.environ.get("OPENRUNS_TEST_PG_DSN", DEFAULT_DSN)
 
 
 def _pg_url(name: str) -> str:
