@@ -96,3 +96,17 @@ def test_the_budget_is_shared_by_all_templates_of_a_run() -> None:
             for _ in range(2):
                 templates.render(loop, CONTEXT)
     templates.render(loop, CONTEXT)  # outside the run's scope: a fresh budget
+
+
+def test_undefined_values_reach_default_and_defined() -> None:
+    """``default`` and ``is defined`` see an undefined value as such; any other use still fails."""
+    assert templates.render("{{ inputs.color | default('blue') }}", CONTEXT) == "blue"
+    assert templates.render("{{ inputs.missing | d('x') }}", CONTEXT) == "x"
+    assert templates.render("{{ inputs.size is defined }}", CONTEXT) is False
+    assert templates.render("{{ inputs.n is defined }}", CONTEXT) is True
+    text = "{% if inputs.size is undefined %}unsized{% endif %}"
+    assert templates.render(text, CONTEXT) == "unsized"
+    with pytest.raises(templates.TemplateFailure, match="no attribute 'color'"):
+        templates.render("{{ inputs.color | upper }}", CONTEXT)
+    with pytest.raises(templates.TemplateFailure, match="no attribute 'color'"):
+        templates.render("{{ inputs.color }}", CONTEXT)

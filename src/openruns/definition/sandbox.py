@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from jinja2 import StrictUndefined
+from jinja2 import StrictUndefined, Undefined
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -55,8 +55,11 @@ class Budget:
             )
 
     def read(self, value: Any) -> None:
-        """Count the size of a value an operation walks through."""
-        if isinstance(value, Sized) and not isinstance(value, range):
+        """Count the size of a value an operation walks through.
+
+        An undefined value has no size: it reaches ``default`` and ``is defined`` as such, and
+        every other use of it fails as Jinja's ``StrictUndefined`` fails it."""
+        if isinstance(value, Sized) and not isinstance(value, range | Undefined):
             self.work += len(value)
             if self.work > MAX_WORK:
                 raise SecurityError(
