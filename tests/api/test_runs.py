@@ -14,6 +14,8 @@ from temporalio.worker import Worker
 
 from openruns.ids import new_id
 from openruns.models import ProcessRunInput
+from openruns.errors import NotFound
+from openruns.services import runs as runs_service
 from openruns.services.runs import start_options
 from openruns.settings import Settings
 from openruns.states import Stage, Trigger
@@ -339,13 +341,23 @@ async def test_a_waited_run_reads_the_same_as_a_later_get(
             assert waited["outputs"] == {"gross": 24000.0, "who": "ACME"}
 
 
-async def test_waiting_on_a_workflow_that_is_not_a_run_is_404_at_once(
-    api: httpx.AsyncClient, client: Client
+async def test_a_workflow_that_is_not_a_run_is_404(
+    api: httpx.AsyncClient, client: Client, settings: Settings
 ) -> None:
+    """A test run's id, say: 404 whether or not the request waits, and never a 500 from its
+    input (which is not a run's) being decoded before the describe says it is not a run."""
     other = await client.start_workflow(
-        "SomeoneElsesWorkflow", id=f"other-{uuid.uuid4().hex}", task_queue="nobody-polls-this"
+        "SomeoneElsesWorkflow",
+        {"suite": "not a run input"},
+        id=f"other-{uuid.uuid4().hex}",
+        task_queue="nobody-polls-this",
     )
     try:
+        with pytest.raises(NotFound):  # the input read alone already knows
+            await runs_service._started_input(client, other.id)
+        for _ in range(5):
+            response = await api.get(f"/v2/runs/{other.id}")
+            assert response.status_code == 404, response.text
         response = await asyncio.wait_for(
             api.get(f"/v2/runs/{other.id}", params={"wait": 30}), timeout=10
         )

@@ -416,7 +416,12 @@ def _final_timeline(steps: list[StepRecord], state: RunState, ended: datetime | 
 async def _started_input(client: Client, run_id: str) -> ProcessRunInput | None:
     """The ``ProcessRunInput`` a run was started with (its first history event)."""
     first = await _history_event(client, run_id, close=False)
-    payloads = first.workflow_execution_started_event_attributes.input.payloads if first else None
+    if first is None:
+        return None
+    started = first.workflow_execution_started_event_attributes
+    if started.workflow_type.name != WORKFLOW_TYPE:  # e.g. a test run's id: not a run
+        raise NotFound(f"run {run_id!r} not found")
+    payloads = started.input.payloads
     if not payloads:
         return None
     [run_input] = await client.data_converter.decode(payloads, [ProcessRunInput])
