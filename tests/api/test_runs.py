@@ -12,9 +12,9 @@ from temporalio import workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from openruns.errors import NotFound
 from openruns.ids import new_id
 from openruns.models import ProcessRunInput
-from openruns.errors import NotFound
 from openruns.services import runs as runs_service
 from openruns.services.runs import start_options
 from openruns.settings import Settings

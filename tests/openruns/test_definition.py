@@ -106,3 +106,41 @@ def test_inputs_resolution() -> None:
     assert (
         resolve_inputs(definition, {"customer": "a", "email": {}}, allow_email=True)["email"] == {}
     )
+
+
+def test_defaults_are_converted_like_given_values() -> None:
+    """A run that leaves an input out sees its default as if it had been sent."""
+    definition = parse_definition(
+        {
+            "inputs": {
+                "x": {"type": "number", "default": "1.5"},
+                "b": {"type": "boolean", "default": "false"},
+                "n": {"type": "integer", "default": "7"},
+            }
+        }
+    )
+    left_out = resolve_inputs(definition, {})
+    assert left_out == {"x": 1.5, "b": False, "n": 7}
+    assert left_out == resolve_inputs(definition, {"x": "1.5", "b": "false", "n": "7"})
+    assert render_value("{{ inputs.x * 2 }} {{ 'on' if inputs.b else 'off' }}", {
+        "inputs": left_out
+    }) == "3.0 off"  # fmt: skip
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-inf", float("nan"), float("inf")])
+def test_numbers_must_be_finite(value: object) -> None:
+    definition = parse_definition({"inputs": {"n": {"type": "number", "required": True}}})
+    with pytest.raises(InvalidInput) as info:
+        resolve_inputs(definition, {"n": value})
+    assert info.value.details == [
+        {"path": "inputs.n", "message": "expected number: Input should be a finite number"}
+    ]
+    with pytest.raises(InvalidInput) as info:
+        parse_definition({"inputs": {"n": {"type": "number", "default": value}}})
+    assert info.value.details[0]["path"] == "definition.inputs.n.default"
+
+
+def test_a_bad_number_says_number() -> None:
+    with pytest.raises(InvalidInput) as info:
+        parse_definition({"inputs": {"n": {"type": "number", "default": "many"}}})
+    assert "valid number" in info.value.details[0]["message"], info.value.details

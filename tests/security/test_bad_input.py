@@ -112,6 +112,43 @@ async def test_query_and_path_garbage_is_4xx(api: httpx.AsyncClient) -> None:
         assert _is_clean_4xx(response), (path, params, response.status_code, response.text[:200])
 
 
+async def test_numbers_json_cannot_hold_are_refused(api: httpx.AsyncClient) -> None:
+    """NaN, ±Infinity and numbers past a double's range are refused with a 422 saying which,
+    wherever they are: no run (or revision) carries them on as ``null``."""
+    process = await create_process(
+        api, {"inputs": {"n": {"type": "number", "required": True}, "data": {"type": "object"}}}
+    )
+    json_type = {"content-type": "application/json"}
+    start = b'{"process_id": "%s", "stage": "Draft", "inputs": %s}'
+    for inputs, says in (
+        (b'{"n": NaN}', "NaN is not a JSON number"),
+        (b'{"n": -Infinity}', "-Infinity is not a JSON number"),
+        (b'{"n": 1e400}', "1e400 is out of range"),
+        (b'{"n": 1, "data": {"deep": [Infinity]}}', "Infinity is not a JSON number"),
+    ):
+        response = await api.post(
+            "/v2/runs", content=start % (process["id"].encode(), inputs), headers=json_type
+        )
+        assert response.status_code == 422, response.text
+        assert says in response.json()["message"], response.text
+    for value in ("NaN", "Infinity", "-inf"):  # as strings, which a number input converts
+        response = await api.post(
+            "/v2/runs",
+            json={"process_id": process["id"], "stage": "Draft", "inputs": {"n": value}},
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["details"] == [
+            {"path": "inputs.n", "message": "expected number: Input should be a finite number"}
+        ]
+    definition = "steps: [{id: a, uses: set, with: {x: [1, .inf]}}]"  # YAML has them too
+    response = await api.post("/v2/processes", json={"name": "yaml-inf", "definition": definition})
+    assert response.status_code == 422, response.text
+    assert response.json()["details"] == [
+        {"path": "definition.steps[0].with.x[1]", "message": "not a finite number"}
+    ]
+    assert (await api.get("/v2/runs", params={"process_id": process["id"]})).json()["items"] == []
+
+
 def _nested(depth: int) -> dict:
     value: dict = {"leaf": 1}
     for _ in range(depth):

@@ -5,10 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from api.deps import SessionDep, SettingsDep, require_api_key
+from api.json_body import JsonRoute
 from openruns.models import EmailTrigger, EmailTriggerUpdate
 from openruns.services import email_triggers as service
 
-router = APIRouter(tags=["email trigger"], dependencies=[Depends(require_api_key)])
+router = APIRouter(
+    route_class=JsonRoute, tags=["email trigger"], dependencies=[Depends(require_api_key)]
+)
 
 
 @router.get("/processes/{process_id}/email-trigger")

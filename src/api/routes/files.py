@@ -12,13 +12,14 @@ from starlette.concurrency import iterate_in_threadpool
 from starlette.datastructures import UploadFile
 
 from api.deps import ApiKeyDep, SessionDep, SettingsDep
+from api.json_body import JsonRoute
 from openruns.errors import InvalidInput, PayloadTooLarge
 from openruns.models import StoredFile
 from openruns.services import files as service
 from openruns.settings import Settings
 from openruns.store.blobs import BlobStore
 
-router = APIRouter(tags=["files"])
+router = APIRouter(route_class=JsonRoute, tags=["files"])
 
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file itself
 UPLOAD_BODY = {

@@ -12,9 +12,10 @@ from sqlalchemy import text
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
+from api.json_body import JsonRoute
 from openruns.store.blobs import BlobStore
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=JsonRoute, tags=["health"])
 
 
 @router.get("/health", responses={503: {"description": "Temporal or the store is down"}})

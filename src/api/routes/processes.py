@@ -7,11 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, require_api_key
+from api.json_body import JsonRoute
 from openruns.models import DraftSave, Page, Process, ProcessCreate
 from openruns.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from openruns.services import processes as service
 
-router = APIRouter(tags=["processes"], dependencies=[Depends(require_api_key)])
+router = APIRouter(
+    route_class=JsonRoute, tags=["processes"], dependencies=[Depends(require_api_key)]
+)
 
 
 @router.post("/processes", status_code=status.HTTP_201_CREATED)

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header
 
 from api.deps import ApiKeyDep, DatabaseDep, SettingsDep, TemporalDep
+from api.json_body import JsonRoute
 from openruns.run_actions import RunActionsRequest, RunActionsResponse
 from openruns.services import run_actions as service
 
-router = APIRouter(tags=["runs"])
+router = APIRouter(route_class=JsonRoute, tags=["runs"])
 
 
 @router.post("/runs/actions")

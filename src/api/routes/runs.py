@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from api.deps import ApiKeyDep, DatabaseDep, SettingsDep, TemporalDep
+from api.json_body import JsonRoute
 from api.middleware import annotate
 from openruns.models import Page, Run, RunCreate
 from openruns.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -17,7 +18,7 @@ from openruns.states import RunState, Stage, Trigger
 
 RunIdPath = Annotated[str, Path(pattern=service.SAFE_VALUE, description="A run id.")]
 
-router = APIRouter(tags=["runs"])
+router = APIRouter(route_class=JsonRoute, tags=["runs"])
 
 
 @router.post("/runs", status_code=status.HTTP_201_CREATED)

@@ -7,12 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, require_api_key
+from api.json_body import JsonRoute
 from openruns.models import Page
 from openruns.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from openruns.schedules.models import Schedule, ScheduleCreate, SchedulePatch, ScheduleTrigger
 from openruns.services import schedules as service
 
-router = APIRouter(tags=["schedules"], dependencies=[Depends(require_api_key)])
+router = APIRouter(
+    route_class=JsonRoute, tags=["schedules"], dependencies=[Depends(require_api_key)]
+)
 
 
 @router.post("/processes/{process_id}/schedules", status_code=status.HTTP_201_CREATED)

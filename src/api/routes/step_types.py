@@ -7,11 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api.deps import require_api_key
+from api.json_body import JsonRoute
 from openruns.models import Page, StepTypeInfo
 from openruns.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from openruns.services import step_types as service
 
-router = APIRouter(tags=["step-types"], dependencies=[Depends(require_api_key)])
+router = APIRouter(
+    route_class=JsonRoute, tags=["step-types"], dependencies=[Depends(require_api_key)]
+)
 
 
 @router.get("/step-types")

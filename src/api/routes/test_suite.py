@@ -7,12 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from api.deps import DatabaseDep, SettingsDep, TemporalDep, require_api_key
+from api.json_body import JsonRoute
 from openruns.models import Page
 from openruns.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from openruns.services import test_cases, test_runs
 from openruns.suite import TestCase, TestRun, TestRunCreate
 
-router = APIRouter(tags=["test suite"], dependencies=[Depends(require_api_key)])
+router = APIRouter(
+    route_class=JsonRoute, tags=["test suite"], dependencies=[Depends(require_api_key)]
+)
 
 
 @router.get("/processes/{process_id}/test-cases")

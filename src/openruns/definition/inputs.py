@@ -3,9 +3,9 @@ declared inputs, with defaults applied."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from openruns.definition.model import Definition, InputSpec
 from openruns.errors import InvalidInput, error_detail
@@ -15,7 +15,8 @@ EMAIL_INPUT = "email"
 
 _ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "string": TypeAdapter(str),
-    "number": TypeAdapter(int | float),
+    # NaN and ±infinity are not numbers a run can carry: JSON has no way to write them.
+    "number": TypeAdapter(int | Annotated[float, Field(allow_inf_nan=False)]),
     "integer": TypeAdapter(int),
     "boolean": TypeAdapter(bool),
     "object": TypeAdapter(dict[str, Any]),
@@ -33,7 +34,8 @@ def check_input_value(spec: InputSpec, value: Any) -> str | None:
     try:
         coerced = _coerce(spec, value)
     except ValidationError as exc:
-        return f"expected {spec.type}: {exc.errors()[0]['msg']}"
+        # the last error: for ``number``, the float's ("a valid number"), not the int's
+        return f"expected {spec.type}: {exc.errors()[-1]['msg']}"
     if spec.enum is not None and coerced not in spec.enum:
         return f"must be one of {spec.enum}"
     return None
@@ -85,8 +87,12 @@ def resolve_inputs(
                 errors.append(error_detail(("inputs", name), problem))
             else:
                 resolved[name] = _coerce(spec, given[name])
-        elif spec.default is not None:
-            resolved[name] = spec.default
+        elif spec.default is not None:  # as if given: "1.5" for a number is 1.5
+            problem = check_input_value(spec, spec.default)
+            if problem:  # checked when saved, but a revision saved before a rule was added
+                errors.append(error_detail(("inputs", name), f"the declared default: {problem}"))
+            else:
+                resolved[name] = _coerce(spec, spec.default)
         elif spec.required:
             errors.append(error_detail(("inputs", name), "required input is missing"))
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -56,7 +57,24 @@ def _load(raw: Any, prefix: str) -> Any:
         raise InvalidInput(
             "the definition must be an object", [_detail(prefix, (), "expected an object")]
         )
+    if not_finite := [_detail(prefix, loc, "not a finite number") for loc in _non_finite(raw, ())]:
+        # YAML's .nan and .inf: JSON (the API's answers, PostgreSQL's jsonb) cannot hold them
+        raise InvalidInput("the definition is not valid", not_finite)
     return raw
+
+
+def _non_finite(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
+    """Where ``value`` holds NaN or ±infinity. A walk with a stack, each container once: YAML
+    aliases can nest deeply or refer to themselves (``a: &a [*a]``)."""
+    stack, seen = [(value, loc)], set()
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            yield where
+        elif isinstance(item, dict | list) and id(item) not in seen:
+            seen.add(id(item))
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            stack.extend((child, (*where, key)) for key, child in reversed(list(pairs)))
 
 
 def _template_errors(
