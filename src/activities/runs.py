@@ -30,7 +30,9 @@ class RunActivities:
         except OpenRunsError as exc:
             detail = "; ".join(f"{d['path']}: {d['message']}" for d in exc.details)
             raise ApplicationError(
-                f"{exc.message}{': ' + detail if detail else ''}", non_retryable=True
+                f"{exc.message}{': ' + detail if detail else ''}",
+                type=type(exc).__name__,  # InvalidInput, NotFound, Conflict
+                non_retryable=True,
             ) from None
         return ResolvedRun(
             revision=revision.revision,

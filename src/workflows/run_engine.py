@@ -165,7 +165,17 @@ class RunEngine:
 
     async def _resolve(self, input: ProcessRunInput) -> ResolvedRun:
         self._mark_running()
-        resolved = await self._resolve_revision(input.process_id, input.stage, input.inputs)
+        try:
+            resolved = await self._resolve_revision(input.process_id, input.stage, input.inputs)
+        except ActivityError as exc:  # the run fails saying why, not "Activity task failed"
+            if is_cancelled_exception(exc):
+                raise asyncio.CancelledError() from exc
+            cause = exc.cause
+            raise ApplicationError(
+                _failure_message(exc),
+                type=cause.type if isinstance(cause, ApplicationError) else None,
+                non_retryable=True,
+            ) from None
         workflow.upsert_search_attributes([attrs.PROCESS_REVISION.value_set(resolved.revision)])
         return resolved
 

@@ -305,3 +305,33 @@ async def test_a_scheduled_runs_child_keeps_the_trigger_not_the_schedule(
     assert (child_run["process_id"], child_run["stage"]) == (child["id"], "Draft")
     read = await get_schedule(api, schedule["id"])
     assert [r["id"] for r in read["recent_runs"]] == [parent_run["id"]]
+
+
+async def test_a_scheduled_run_whose_inputs_no_longer_fit_fails_naming_them(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    """The schedule keeps its inputs; a later revision that declares others fails the run
+    with a message naming each input, not "Activity task failed"."""
+    process = await create_process(api, GREET, publish=True)
+    sid = (await create_schedule(api, process["id"], interval_seconds=3600, paused=True,
+                                 inputs={"who": "team"}))["id"]  # fmt: skip
+    renamed = {**GREET, "inputs": {"customer": {"type": "string", "required": True}},
+               "outputs": {"greeting": "hello {{ inputs.customer }}"}}  # fmt: skip
+    saved = await api.put(f"/v2/processes/{process['id']}/draft", json={"definition": renamed})
+    assert saved.status_code == 200, saved.text
+    assert (await api.post(f"/v2/processes/{process['id']}/publish")).status_code == 200
+
+    fired = await api.post(f"/v2/schedules/{sid}/trigger")
+    assert fired.status_code == 202, fired.text
+    runs = await assert_eventually(
+        lambda: scheduled_runs(api, sid),
+        lambda runs: bool(runs) and runs[0]["state"] == "Failed",
+        timeout=20,
+    )
+    error = (await get_run(api, runs[0]["id"]))["error"]
+    assert error == {
+        "message": "the inputs are not valid: inputs.who: unknown input; "
+        "inputs.customer: required input is missing",
+        "step": None,
+        "type": "InvalidInput",
+    }

@@ -32,7 +32,7 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from openruns import search_attributes as attrs
@@ -379,7 +379,9 @@ async def _error(client: Client, event: HistoryEvent, status: WorkflowExecutionS
         details = failure.details if isinstance(failure, ApplicationError) else ()
         step = details[0].get("step") if details and isinstance(details[0], dict) else None
         kind = failure.type if isinstance(failure, ApplicationError) else type(failure).__name__
-        return RunError(message=str(failure), step=step, type=kind)
+        # the message alone: ``str`` of a typed ApplicationError repeats the type in front
+        message = failure.message if isinstance(failure, FailureError) else str(failure)
+        return RunError(message=message, step=step, type=kind)
     if status == WorkflowExecutionStatus.TIMED_OUT:
         return RunError(message="the run exceeded its execution timeout", type="TimedOut")
     if status == WorkflowExecutionStatus.TERMINATED:
