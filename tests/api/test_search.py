@@ -71,3 +71,26 @@ async def test_q_finds_runs_with_every_word(
     assert await search("invoice acme") == {order["id"]}
     assert await search("invoice acme", archived="true") == {march["id"]}
     assert await search("invoice acme", archived="all") == both
+
+
+async def test_long_and_unusual_inputs_still_start_and_keep_their_first_words(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    """The search text fits Temporal's 2,048-byte limit as the payload encodes it: control
+    characters and non-ASCII letters (6 or 12 bytes each in JSON) no longer make a start a
+    502; the words that fit stay searchable."""
+    process = await create_process(api, NOTE)
+    pid = process["id"]
+    noisy = await start_run(
+        api, pid, name="Noisy", inputs={"customer": "Zürich \u0001" * 3000, "note": "😀" * 500}
+    )
+    cjk = await start_run(api, pid, name="Tokyo", inputs={"customer": "東京 " * 2000})
+    await wait_for_state(api, noisy["id"])
+    await wait_for_state(api, cjk["id"])
+
+    async def search(q: str) -> set[str]:
+        return set(await list_ids(api, process_id=pid, q=q))
+
+    await assert_eventually(lambda: search("zürich"), lambda ids: ids == {noisy["id"]})
+    assert await search("東京") == {cjk["id"]}
+    assert await search("noisy zürich") == {noisy["id"]}

@@ -52,6 +52,21 @@ async def test_oversized_bodies_are_413(small_api: httpx.AsyncClient) -> None:
     assert lying.status_code == 413
 
 
+async def test_a_run_larger_than_temporal_takes_is_413(settings: Settings) -> None:
+    """Temporal refuses a start over its blob limit (2 MiB): a 413 that says what to do,
+    not a 502, and no run."""
+    roomy = settings.model_copy(update={"max_request_bytes": 8 * 1024 * 1024})
+    async with api_client(roomy) as api:
+        process = await create_process(api, ECHO)
+        big = {"process_id": process["id"], "stage": "Draft", "inputs": {"text": "x" * 2_500_000}}
+        response = await api.post("/v2/runs", json=big)
+        assert response.status_code == 413, response.text
+        assert "larger than Temporal accepts" in response.json()["message"]
+        assert "file_ids" in response.json()["message"]
+        listed = await api.get("/v2/runs", params={"process_id": process["id"]})
+        assert listed.json()["items"] == []
+
+
 async def test_malformed_bodies_are_4xx(api: httpx.AsyncClient, worker: object) -> None:
     process = await create_process(api, ECHO)
     runs = "/v2/runs"

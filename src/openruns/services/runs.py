@@ -38,7 +38,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from openruns import search_attributes as attrs
 from openruns.definition.inputs import resolve_inputs
 from openruns.definition.model import DEFAULT_TIMEOUT_SECONDS
-from openruns.errors import Conflict, InvalidInput, NotFound, error_detail
+from openruns.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, error_detail
 from openruns.ids import new_id
 from openruns.models import (
     EmailInfo,
@@ -109,8 +109,23 @@ def _search_text(name: str, inputs: dict[str, Any], email: EmailInfo | None) -> 
                 walk(item)
 
     walk({k: v for k, v in inputs.items() if k != "email"})
-    text = " ".join(w for w in words if w)
-    return text.encode()[:SEARCH_TEXT_LIMIT].decode(errors="ignore")
+    # Only the words ``q`` can match, and as many as fit: Temporal limits the attribute to
+    # 2,048 bytes as the payload encodes it, where JSON writes a character past ASCII as
+    # \uXXXX (6 bytes; 12 past the BMP) and a control character the same way.
+    kept: list[str] = []
+    size = 2  # the quotes
+    for word in _WORD.finditer(" ".join(w for w in words if w)):
+        text = word.group()
+        cost = len(text) + 1 if text.isascii() else sum(_json_char_size(c) for c in text) + 1
+        if size + cost > SEARCH_TEXT_LIMIT:
+            break
+        kept.append(text)
+        size += cost
+    return " ".join(kept)
+
+
+def _json_char_size(char: str) -> int:
+    return 1 if char.isascii() else 6 if ord(char) < 0x10000 else 12
 
 
 def _fingerprint(request: StartRequest) -> str:
@@ -209,7 +224,19 @@ async def launch(
         )
     except WorkflowAlreadyStartedError:
         return False  # it ran and closed already: the same run, not a new one
+    except RPCError as exc:
+        if too_large(exc):
+            raise PayloadTooLarge(
+                "the run's inputs and definition are larger than Temporal accepts for one run "
+                f"({exc.message}); pass big data as a file (file_ids) instead"
+            ) from None
+        raise
     return True
+
+
+def too_large(exc: RPCError) -> bool:
+    """Temporal refused a request for its size (``limit.blobSize.error``, 2 MiB by default)."""
+    return exc.status == RPCStatusCode.INVALID_ARGUMENT and "size exceeds" in exc.message
 
 
 def pending_run(settings: Settings, run_id: str, run_input: ProcessRunInput) -> Run:
