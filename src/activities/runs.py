@@ -5,11 +5,10 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from openruns.definition import parse_definition
 from openruns.definition.inputs import resolve_inputs
 from openruns.errors import OpenRunsError
 from openruns.models import ResolvedRun, ResolveRunInput
-from openruns.services.processes import revision_for_stage
+from openruns.services.processes import load_definition, revision_for_stage
 from openruns.store import Database
 from openruns.store.processes import get_process
 
@@ -25,7 +24,7 @@ class RunActivities:
             async with self._database.session() as session:
                 revision = await revision_for_stage(session, request.process_id, request.stage)
                 process = await get_process(session, request.process_id)
-            definition = parse_definition(revision.definition)
+            definition = load_definition(revision)  # validated when it was saved
             inputs = resolve_inputs(definition, request.inputs)
         except OpenRunsError as exc:
             detail = "; ".join(f"{d['path']}: {d['message']}" for d in exc.details)

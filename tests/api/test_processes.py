@@ -80,6 +80,22 @@ async def test_duplicate_names_conflict(api: httpx.AsyncClient) -> None:
         ),
         ({"timeout": 0}, "definition.timeout", "greater than"),
         ({"stepz": []}, "definition.stepz", "Extra inputs"),
+        (
+            {"steps": [{"id": "s", "uses": "set", "retry": {"max_attempts": 3}}]},
+            "definition.steps[0].retry",
+            "activity steps only",
+        ),
+        (
+            {"steps": [{"id": "s", "uses": "sleep", "with": {"seconds": 1}, "timeout": 5}]},
+            "definition.steps[0].timeout",
+            "activity steps only",
+        ),
+        (
+            {"steps": [{"id": "s", "uses": "process", "with": {"process_id": "x"},
+                        "retry": {"max_attempts": 2}}]},
+            "definition.steps[0].retry",
+            "not 'process'",
+        ),  # fmt: skip
     ],
 )
 async def test_bad_definitions_are_422_naming_the_path(

@@ -97,17 +97,28 @@ def _args_errors(step: Any, index: int, prefix: str) -> list[dict[str, Any]]:
     step_type = get_step_type(step.uses)
     if step_type is None:
         return [_detail(prefix, ("steps", index, "uses"), f"unknown step type {step.uses!r}")]
+    errors = []
+    if step_type.kind != "activity":  # set, fail, sleep, process: never retried or timed out
+        errors += [
+            _detail(
+                prefix,
+                ("steps", index, name),
+                f"applies to activity steps only (http, file, email, plugins), not {step.uses!r}",
+            )
+            for name in ("retry", "timeout")
+            if getattr(step, name) is not None
+        ]
     try:
         step_type.args_model.model_validate(step.with_)
     except ValidationError as exc:
         templated = {path for path, _ in _templates_in(step.with_, ())}
-        return [
+        errors += [
             _detail(prefix, ("steps", index, "with", *err["loc"]), err["msg"])
             for err in exc.errors()
             # A templated argument is checked when the run evaluates it.
             if not any(tuple(err["loc"][: len(t)]) == t for t in templated)
         ]
-    return []
+    return errors
 
 
 def parse_definition(raw: Any, prefix: str = "definition") -> Definition:
