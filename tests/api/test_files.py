@@ -103,6 +103,23 @@ async def test_runs_refuse_unknown_file_ids(api: httpx.AsyncClient) -> None:
     assert response.json()["details"] == [
         {"path": "file_ids[1]", "message": "no file with id 'file-x'"}
     ]
+    typed = await create_process(
+        api, {"inputs": {"scan": {"type": "file"}, "other": {"type": "file"}}, "outputs": {"a": 1}}
+    )
+    response = await api.post(
+        "/v2/runs",
+        json={"process_id": typed["id"], "stage": "Draft",
+              "inputs": {"scan": "file-nope", "other": known["id"]}},
+    )  # fmt: skip
+    assert response.status_code == 422, response.text
+    assert response.json()["details"] == [
+        {"path": "inputs.scan", "message": "no file with id 'file-nope'"}
+    ]
+    response = await api.post(
+        "/v2/runs",
+        json={"process_id": typed["id"], "stage": "Draft", "inputs": {"other": known["id"]}},
+    )
+    assert response.status_code == 201, response.text
 
 
 READ = {

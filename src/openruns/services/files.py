@@ -104,12 +104,20 @@ async def get(session: AsyncSession, file_id: str) -> StoredFile:
     return to_model(await repo.get_file(session, file_id))
 
 
-async def check_file_ids(session: AsyncSession, file_ids: Sequence[str]) -> None:
-    """422 naming ``file_ids[i]`` for every id that is not a stored file."""
-    found = await repo.existing_ids(session, file_ids)
+async def check_file_ids(
+    session: AsyncSession, file_ids: Sequence[str], file_inputs: dict[str, str] | None = None
+) -> None:
+    """422 naming ``file_ids[i]`` (or ``inputs.<name>``, for ``file_inputs``: the values of
+    inputs of type ``file``) for every id that is not a stored file; one query for both."""
+    file_inputs = file_inputs or {}
+    found = await repo.existing_ids(session, [*file_ids, *file_inputs.values()])
     errors = [
         {"path": format_path(("file_ids", index)), "message": f"no file with id {file_id!r}"}
         for index, file_id in enumerate(file_ids)
+        if file_id not in found
+    ] + [
+        {"path": format_path(("inputs", name)), "message": f"no file with id {file_id!r}"}
+        for name, file_id in file_inputs.items()
         if file_id not in found
     ]
     if errors:

@@ -37,7 +37,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from openruns import search_attributes as attrs
 from openruns.definition.inputs import resolve_inputs
-from openruns.definition.model import DEFAULT_TIMEOUT_SECONDS
+from openruns.definition.model import DEFAULT_TIMEOUT_SECONDS, Definition
 from openruns.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, error_detail
 from openruns.ids import new_id
 from openruns.models import (
@@ -146,15 +146,23 @@ def _fingerprint(request: StartRequest) -> str:
 async def prepare(session: AsyncSession, request: StartRequest) -> ProcessRunInput:
     """Resolve the process revision for the stage and validate the inputs (422 on bad input)."""
     current = await process_and_revision(session, request.process_id, request.stage)
-    run_input = input_for(current, request)
-    await check_file_ids(session, request.file_ids)
+    definition = load_definition(current)
+    run_input = input_for(current, request, definition)
+    file_inputs = {
+        name: value
+        for name, spec in definition.inputs.items()
+        if spec.type == "file" and isinstance(value := run_input.inputs.get(name), str)
+    }
+    await check_file_ids(session, request.file_ids, file_inputs)
     return run_input
 
 
-def input_for(current: CurrentRevision, request: StartRequest) -> ProcessRunInput:
+def input_for(
+    current: CurrentRevision, request: StartRequest, definition: Definition | None = None
+) -> ProcessRunInput:
     """The input of a run of ``current`` (the revision ``request``'s stage runs now), with
     the request's inputs validated against its definition (422 on bad input)."""
-    definition = load_definition(current)
+    definition = definition or load_definition(current)
     inputs = resolve_inputs(
         definition, request.inputs, allow_email=request.trigger == Trigger.EMAIL
     )
