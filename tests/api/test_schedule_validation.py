@@ -39,6 +39,9 @@ async def _delete_schedules(client: Client, settings: Settings) -> AsyncIterator
         ({"cron": "0 9 * * 1-5 2030"}, {"cron"}),
         ({"cron": "@daily"}, {"cron"}),
         ({"cron": "0 9 * * fri-mon"}, {"cron"}),
+        ({"cron": "0 9 31 2 *"}, {"cron"}),  # never fires
+        ({"cron": "0 9 31 4,6,9,11 *"}, {"cron"}),
+        ({"cron": "0 9 30-31 feb *"}, {"cron"}),
         ({"interval_seconds": 0}, {"interval_seconds"}),
         ({"interval_seconds": 0.5}, {"interval_seconds"}),
         ({"interval_seconds": 21056497270227705856}, {"interval_seconds"}),  # found by schemathesis
@@ -180,3 +183,16 @@ async def test_a_foreign_continuation_token_is_422(api: httpx.AsyncClient) -> No
         )
         assert response.status_code == 422, response.text
         assert response.json()["details"][0]["path"] == "continuation_token"
+
+
+async def test_a_cron_that_never_fires_says_so(api: httpx.AsyncClient) -> None:
+    process = await create_process(api, GREET, publish=True)
+    url = f"/v2/processes/{process['id']}/schedules"
+    response = await api.post(url, json={"cron": "0 9 31 2 *", "inputs": {"who": "x"}})
+    assert response.status_code == 422, response.text
+    [detail] = response.json()["details"]
+    assert "never fires: no month in '2' has a day '31'" in detail["message"]
+    for fires in ("0 9 29 2 *", "0 9 31 2/2 *", "0 9 31 * *"):  # leap years; Aug, Oct, Dec
+        response = await api.post(url, json={"cron": fires, "inputs": {"who": "x"}})
+        assert response.status_code == 201, response.text
+        assert response.json()["next_run_times"], response.json()  # Temporal agrees

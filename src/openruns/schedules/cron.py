@@ -34,18 +34,30 @@ def _value(index: int, token: str) -> int:
     return number
 
 
-def _check_field(index: int, text: str) -> None:
-    name = _FIELDS[index][0]
+def _check_field(index: int, text: str) -> set[int]:
+    """The values ``text`` matches in field ``index``; ValueError saying what is wrong."""
+    name, low, high = _FIELDS[index]
+    values: set[int] = set()
     for item in text.split(","):
         match = _ITEM.match(item)
         if not match:
             raise ValueError(f"{name}: {item!r} is not a value, range, list or step")
-        if match["step"] is not None and int(match["step"]) < 1:
+        step = int(match["step"]) if match["step"] is not None else 1
+        if step < 1:
             raise ValueError(f"{name}: the step must be at least 1")
+        first, last = low, high
         if match["range"] != "*":
             bounds = [_value(index, token) for token in match["range"].split("-")]
             if len(bounds) == 2 and bounds[0] > bounds[1]:
                 raise ValueError(f"{name}: the range {match['range']!r} runs backwards")
+            first = bounds[0]
+            last = bounds[-1] if len(bounds) == 2 or match["step"] is None else high
+        values.update(range(first, last + 1, step))
+    return values
+
+
+# The most days each month has (February's 29th comes in leap years).
+_MONTH_DAYS = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
 
 
 def check_cron(value: str) -> str:
@@ -55,8 +67,10 @@ def check_cron(value: str) -> str:
         raise ValueError(
             f"expected 5 fields (minute hour day-of-month month day-of-week), got {len(fields)}"
         )
-    for index, text in enumerate(fields):
-        _check_field(index, text)
+    matched = [_check_field(index, text) for index, text in enumerate(fields)]
+    days, months = matched[2], matched[3]
+    if not any(day <= _MONTH_DAYS[month] for day in days for month in months):
+        raise ValueError(f"never fires: no month in {fields[3]!r} has a day {fields[2]!r}")
     return " ".join(fields)
 
 
