@@ -91,8 +91,16 @@ async def test_duplicate_names_conflict(api: httpx.AsyncClient) -> None:
             "activity steps only",
         ),
         (
-            {"steps": [{"id": "s", "uses": "process", "with": {"process_id": "x"},
-                        "retry": {"max_attempts": 2}}]},
+            {
+                "steps": [
+                    {
+                        "id": "s",
+                        "uses": "process",
+                        "with": {"process_id": "x"},
+                        "retry": {"max_attempts": 2},
+                    }
+                ]
+            },
             "definition.steps[0].retry",
             "not 'process'",
         ),  # fmt: skip
