@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from email_gateway import replies
 from email_gateway.dkim_check import DnsFunc, aligned_signature
+from email_gateway.headers import NotQuick, TooComplex
 from email_gateway.message import ParsedEmail, parse_message
 from openruns.errors import OpenRunsError
 from openruns.ids import stable_id
@@ -44,6 +46,9 @@ log = logging.getLogger(__name__)
 MAX_RECIPIENTS = 50
 INLINE_PARSE_BYTES = 64 * 1024
 MAX_ATTACHMENTS = 200
+# DATA starts what RCPT read if it read it less than this long ago; else it reads it again. A
+# process deleted or a trigger changed within it is indistinguishable from mail that came first.
+RECHECK_AFTER_SECONDS = 2.0
 
 
 def _targets(envelope: Any) -> dict[str, Target]:
@@ -57,11 +62,13 @@ def _targets(envelope: Any) -> dict[str, Target]:
 @dataclass(frozen=True)
 class Target:
     """A process that a recipient address starts runs of, and the revision its runs execute
-    (read at RCPT: DATA, milliseconds later in the same transaction, starts that revision)."""
+    (read at RCPT: DATA, milliseconds later in the same transaction, starts that revision; a
+    DATA more than ``RECHECK_AFTER_SECONDS`` later reads it again)."""
 
     current: CurrentRevision
     stage: Stage
-    check_from: bool  # members/restricted: the From header must match the envelope sender
+    check_from: bool  # members/restricted: the From header must be the envelope sender alone
+    read_at: float  # time.monotonic() of the read
 
     @property
     def process_id(self) -> str:
@@ -86,6 +93,7 @@ class GatewayHandler:
     ) -> None:
         self.settings, self.database, self.client, self.blobs = settings, database, client, blobs
         self.dkim_dnsfunc = dkim_dnsfunc
+        self.recheck_after = RECHECK_AFTER_SECONDS
 
     async def _target(
         self, session: AsyncSession, address: str, sender: str | None
@@ -129,6 +137,7 @@ class GatewayHandler:
             CurrentRevision(found.process_id, found.process_name, found.revision, found.definition),
             Stage(found.stage),
             found.permission != EmailPermission.ANYONE,
+            time.monotonic(),
         )
 
     async def handle_RCPT(
@@ -153,26 +162,55 @@ class GatewayHandler:
         if len(raw) > self.settings.email_max_bytes:
             return replies.TOO_BIG
         try:
-            # Mail without attachments parses in about a millisecond: a thread hop (and the GIL
-            # hand-over) costs more than it saves. Larger mail parses off the event loop.
-            if len(raw) <= INLINE_PARSE_BYTES:
-                parsed = parse_message(raw)
-            else:
-                parsed = await asyncio.to_thread(parse_message, raw)
-        except Exception:
-            log.warning("unparseable message from %r", envelope.mail_from, exc_info=True)
+            parsed = await _parse(raw)
+        except TooComplex as exc:
+            log.info("message from %r refused: %s", envelope.mail_from, exc)
+            return replies.TOO_COMPLEX
+        except Exception as exc:  # a bug in the parser (a RecursionError's trace is 1,000 frames)
+            log.warning(
+                "unparseable message from %r: %r",
+                envelope.mail_from,
+                exc,
+                exc_info=not isinstance(exc, RecursionError),
+            )
             return replies.MALFORMED
         try:
-            return await self._deliver(envelope.mail_from, _targets(envelope), raw, parsed)
+            accepted = await self._recheck(envelope.mail_from, _targets(envelope))
+            if isinstance(accepted, str):
+                return accepted
+            return await self._deliver(envelope.mail_from, accepted, raw, parsed)
         except Exception as exc:
             return self._failure(exc)
+
+    async def _recheck(
+        self, sender: str | None, accepted: dict[str, Target]
+    ) -> dict[str, Target] | str:
+        """RCPT's targets, each read again if RCPT read it more than ``recheck_after`` seconds
+        ago (a transaction can be held open): the reply a new RCPT would get if one is now
+        refused (nothing starts, as for any refusal at DATA), else the current targets."""
+        now = time.monotonic()
+        stale = [a for a, t in accepted.items() if now - t.read_at > self.recheck_after]
+        if not stale:
+            return accepted
+        current = dict(accepted)
+        async with self.database.sessions() as db:
+            for address in stale:
+                target = await self._target(db, address, sender)
+                if isinstance(target, str):
+                    log.info("recipient %r refused at DATA: %s", address, target)
+                    return target
+                current[address] = target
+        return current
 
     async def _deliver(
         self, sender: str | None, accepted: dict[str, Target], raw: bytes, parsed: ParsedEmail
     ) -> str:
         targets = {target.process_id: target for target in accepted.values()}
         if any(t.check_from for t in targets.values()):
-            if (sender or "").lower() not in parsed.from_addresses:
+            # The run records the From address as its sender: it must be the one checked.
+            if len(parsed.from_addresses) > 1:
+                return replies.FROM_NOT_ALONE
+            if parsed.from_addresses != [(sender or "").lower()]:
                 return replies.FROM_MISMATCH
             if self.settings.email_verify_dkim and not await asyncio.to_thread(
                 aligned_signature, raw, (sender or "").rsplit("@", 1)[-1], self.dkim_dnsfunc
@@ -277,3 +315,15 @@ class GatewayHandler:
         else:  # a bug: keep the message in the sender's queue and say so in the log
             log.exception("unexpected error handling a message", exc_info=exc)
         return replies.UNAVAILABLE
+
+
+async def _parse(raw: bytes) -> ParsedEmail:
+    """Parse on the event loop while that is cheap: ordinary mail without attachments parses
+    in about a millisecond, and a thread hop (and the GIL hand-over) costs more than it saves.
+    Larger mail, or mail whose headers or parts would take longer, parses in a thread."""
+    if len(raw) <= INLINE_PARSE_BYTES:
+        try:
+            return parse_message(raw, quick=True)
+        except NotQuick:
+            pass
+    return await asyncio.to_thread(parse_message, raw)
