@@ -26,12 +26,18 @@ from email_gateway import replies
 from email_gateway.dkim_check import DnsFunc, aligned_signature
 from email_gateway.headers import NotQuick, TooComplex
 from email_gateway.message import ParsedEmail, parse_message
-from openruns.errors import OpenRunsError
+from openruns.errors import OpenRunsError, PayloadTooLarge
 from openruns.ids import stable_id
 from openruns.models import EmailInfo, EmailPermission
 from openruns.services.email_triggers import sender_permitted
 from openruns.services.processes import CurrentRevision
-from openruns.services.runs import StartRequest, input_for, launch
+from openruns.services.runs import (
+    TEMPORAL_BLOB_LIMIT,
+    StartRequest,
+    input_for,
+    input_size,
+    launch,
+)
 from openruns.settings import Settings
 from openruns.states import Stage, Trigger
 from openruns.store import Database
@@ -227,6 +233,10 @@ class GatewayHandler:
         # Validate every run before starting any. No query: RCPT read each target's revision,
         # and the attachments' file ids are the rows stored just above.
         run_inputs = [input_for(targets[pid].current, req) for pid, req in requests.items()]
+        if len(run_inputs) > 1:  # one start refused for its size would leave the others run
+            for run_input in run_inputs:
+                if await input_size(self.client, run_input) > TEMPORAL_BLOB_LIMIT:
+                    return replies.TOO_BIG_TO_RUN
         run_ids = [request.run_id or "" for request in requests.values()]
         for run_id, run_input in zip(run_ids, run_inputs, strict=True):
             await launch(self.client, self.settings, run_id, run_input)
@@ -298,6 +308,8 @@ class GatewayHandler:
     @staticmethod
     def _failure(exc: Exception) -> str:
         """The reply for an error: 451 when it may pass, 5xx when it never will."""
+        if isinstance(exc, PayloadTooLarge):  # Temporal refused the run's input for its size
+            return replies.TOO_BIG_TO_RUN
         if isinstance(exc, OpenRunsError):
             if exc.status_code == 503:
                 log.warning("cannot start runs now (%s): answering 451", exc.message)

@@ -20,6 +20,10 @@ NO_ALIGNED_DKIM = "550 5.7.20 No passing DKIM signature aligned with the From do
 NOT_PUBLISHED = "550 5.2.1 The process has no published revision to run yet"
 TOO_BIG = "552 5.3.4 Message too big for this gateway"
 TOO_MANY_ATTACHMENTS = "552 5.3.4 Too many attachments in one message"
+TOO_BIG_TO_RUN = (
+    "552 5.3.4 Message too big to start a run: with the process definition, its text is more "
+    "than Temporal takes for one run; send long text as an attachment"
+)
 TOO_COMPLEX = "552 5.3.4 Too many MIME parts, or parts nested too deeply, in one message"
 TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients in one message"
 CANNOT_START = "554 5.3.0 The process cannot start a run from this message: {reason}"

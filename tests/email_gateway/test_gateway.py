@@ -226,6 +226,31 @@ async def test_one_message_to_two_processes_starts_one_run_in_each(
     assert (await get_run(api, run_ids[0]))["inputs"]["email"]["to"] == to
 
 
+async def test_mail_too_big_for_a_runs_input_is_552_and_starts_nothing(
+    api: httpx.AsyncClient, worker: object, gateway: Gateway
+) -> None:
+    """Within every gateway limit, but more than Temporal takes as one run's input once JSON
+    has escaped it (a control character is 6 bytes): 552 saying so, and no run in any of the
+    message's processes, not a 554 quoting Temporal after starting the others."""
+    small = await create_process(api, SIMPLE, publish=True)
+    padded = {**SIMPLE, "steps": [{"id": "pad", "uses": "set", "with": {"p": "p" * 1_000_000}}]}
+    big = await create_process(api, padded, publish=True)
+    noisy = "\x01" * 200 * 1024  # the text cap's 200 KB: 1.2 MB as JSON
+    to = [small["email_address"], big["email_address"]]
+    both = await send(gateway.port, "a@b.test", to, make_message("a@b.test", ", ".join(to),
+                                                                 text=noisy))  # fmt: skip
+    assert both.code == 552 and "too big to start a run" in both.text, both
+    alone = make_message("a@b.test", small["email_address"], text=noisy)
+    alone.add_alternative(noisy, subtype="html")  # text and HTML: 2.4 MB as JSON
+    single = await send(gateway.port, "a@b.test", small["email_address"], alone)
+    assert single.code == 552 and "too big to start a run" in single.text, single
+    fits = await send(gateway.port, "a@b.test", to, make_message("a@b.test", ", ".join(to)))
+    assert fits.code == 250, fits  # the processes do take mail
+    for process in (small, big):
+        runs = await assert_eventually(lambda p=process: runs_of(api, p["id"]), bool)
+        assert len(runs) == 1, runs  # the last message's run alone
+
+
 async def test_each_trigger_stage_runs_its_own_revision(
     api: httpx.AsyncClient, worker: object, gateway: Gateway
 ) -> None:

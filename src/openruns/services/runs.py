@@ -242,9 +242,19 @@ async def launch(
     return True
 
 
+# The largest input a Temporal server takes for one workflow by default (its dynamic config's
+# ``limit.blobSize.error``); a server configured lower refuses sooner, and ``launch`` says so.
+TEMPORAL_BLOB_LIMIT = 2 * 1024 * 1024
+
+
 def too_large(exc: RPCError) -> bool:
-    """Temporal refused a request for its size (``limit.blobSize.error``, 2 MiB by default)."""
+    """Temporal refused a request for its size (``limit.blobSize.error``)."""
     return exc.status == RPCStatusCode.INVALID_ARGUMENT and "size exceeds" in exc.message
+
+
+async def input_size(client: Client, run_input: ProcessRunInput) -> int:
+    """The bytes of ``run_input`` as Temporal receives it (JSON writes non-ASCII as \\uXXXX)."""
+    return sum(p.ByteSize() for p in await client.data_converter.encode([run_input]))
 
 
 def pending_run(settings: Settings, run_id: str, run_input: ProcessRunInput) -> Run:
