@@ -224,7 +224,10 @@ class GatewayHandler:
                 return replies.NO_ALIGNED_DKIM
         if len(parsed.attachments) > MAX_ATTACHMENTS:
             return replies.TOO_MANY_ATTACHMENTS
-        key = parsed.message_id or f"sha256:{hashlib.sha256(raw).hexdigest()}"
+        # A redelivery comes from the same envelope sender; two senders are two messages, even
+        # with identical bytes (no Message-ID) or a Message-ID one of them copied.
+        message_key = parsed.message_id or f"sha256:{hashlib.sha256(raw).hexdigest()}"
+        key = f"{(sender or '').lower()}\x1f{message_key}"
         attachments = await self._store_attachments(parsed, key)
         requests = {
             target.process_id: self._request(target, parsed, sender, key, attachments)

@@ -207,6 +207,14 @@ async def test_same_message_twice_starts_one_run(
     runs = await assert_eventually(lambda: runs_of(api, process["id"]), lambda r: len(r) >= 2)
     assert len(runs) == 2
 
+    # Another sender's message is another message, whatever its bytes or Message-ID.
+    same_bytes = await send(gateway.port, "c@d.test", address, no_id)
+    same_id = await send(gateway.port, "c@d.test", address, message)
+    assert same_bytes.code == same_id.code == 250
+    assert len({third.text, same_bytes.text, first.text, same_id.text}) == 4
+    runs = await assert_eventually(lambda: runs_of(api, process["id"]), lambda r: len(r) >= 4)
+    assert len(runs) == 4
+
 
 async def test_one_message_to_two_processes_starts_one_run_in_each(
     api: httpx.AsyncClient, worker: object, gateway: Gateway

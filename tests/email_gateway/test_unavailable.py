@@ -116,7 +116,7 @@ async def test_temporal_down_is_451_then_the_same_message_starts_one_run(
             dev_server.start()
             await wait_for_temporal(settings)  # the port opens before the frontend is healthy
             checker = await Client.connect(settings.temporal_target)
-            refused_id = stable_id("run", process_id, message["Message-ID"])
+            refused_id = stable_id("run", process_id, "a@b.test", message["Message-ID"])
             with pytest.raises(RPCError) as missing:
                 await checker.get_workflow_handle(refused_id).describe()
             assert missing.value.status == RPCStatusCode.NOT_FOUND
