@@ -24,6 +24,10 @@ CONTEXT = {"inputs": {"amount": 10, "tags": ["a", "b"], "name": "Ada"}, "steps":
         ("{% for t in inputs.tags %}{{ t }}{% endfor %}", "ab"),
         ("plain text", "plain text"),
         ("{{ inputs.tags | map('upper') | list }}", ["A", "B"]),
+        ("{{ {'a': {'b': inputs.amount}} }}", {"a": {"b": 10}}),  # "}}" inside the expression
+        ("{{ '}}' }}", "}}"),
+        ("{{ inputs.amount }} x }}", "10 x }}"),  # text after it: a text template
+        ("{{ inputs.amount }}{{ inputs.name }}", "10Ada"),
     ],
 )
 def test_templates_keep_native_types(template: str, expected: object) -> None:

@@ -36,8 +36,21 @@ def is_template(value: Any) -> bool:
 
 
 def _single_expression(text: str) -> str | None:
+    """The expression of a string that is exactly one ``{{ expression }}`` (it may contain
+    ``}}`` itself, as ``{{ {'a': {'b': 1}} }}`` does); None for any other string."""
     match = _SINGLE_EXPRESSION.match(text)
-    if match and "{{" not in match["expr"] and "}}" not in match["expr"]:
+    if not match:
+        return None
+    try:
+        kinds = [kind for _, kind, _ in ENV.lex(text.strip())]
+    except TemplateError:
+        return None  # the parse that follows says what is wrong
+    if (
+        kinds[0] == "variable_begin"
+        and kinds[-1] == "variable_end"
+        and kinds.count("variable_begin") == 1
+        and "data" not in kinds
+    ):
         return match["expr"]
     return None
 
