@@ -8,6 +8,7 @@ JSON); checking them against the declaration is ``resolve_inputs``' job, as for 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,16 +85,21 @@ def fields_for(
     return fields
 
 
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+
+
 def _convert(spec: InputSpec, text: str) -> Any:
     """The typed value of a non-empty field; ValueError with a message for the user."""
     if spec.enum is not None:
         return orjson.loads(text)
     if spec.type in ("number", "integer"):
+        if _WHOLE.fullmatch(text):
+            return int(text)  # exactly, past 2**53 too, as the API takes it
         try:
             number = float(text)
         except ValueError:
             number = math.nan
-        if not math.isfinite(number):
+        if not math.isfinite(number) or "_" in text:  # float() takes "1_000"; JSON does not
             raise ValueError(f"expected a {spec.type}, got {text!r}")
         if spec.type == "integer" or (number.is_integer() and "." not in text):
             if not number.is_integer():
