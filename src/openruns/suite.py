@@ -27,11 +27,14 @@ class TestCase(BaseModel):
     created_at: datetime
 
 
+MAX_SUITE_PROCESSES = 50  # per test run
+
+
 class TestRunCreate(BaseModel):
     __test__ = False
     model_config = ConfigDict(extra="forbid")
 
-    process_ids: list[str] = Field(min_length=1, max_length=50)
+    process_ids: list[str] = Field(min_length=1, max_length=MAX_SUITE_PROCESSES)
     stage: Stage = Stage.DRAFT
 
 

@@ -26,6 +26,10 @@ async def test_cases_are_listed_and_deleted(
 
     nothing = await ui_http.post("/ui/test-suite/run", data={"csrf_token": csrf, "stage": "Draft"})
     assert nothing.status_code == 422 and "choose at least one process" in nothing.text
+    many = {"csrf_token": csrf, "stage": "Draft", "process_id": [process["id"]] * 51}
+    too_many = await ui_http.post("/ui/test-suite/run", data=many)
+    assert too_many.status_code == 422, too_many.text  # not a test run of the first 50
+    assert "51 processes chosen; a test run takes at most 50" in too_many.text
 
     deleted = await ui_http.post(f"/ui/test-cases/{case_id}/delete", data={"csrf_token": csrf})
     assert deleted.status_code == 303 and deleted.headers["location"] == "/ui/test-suite"

@@ -18,7 +18,7 @@ from openruns.services import processes, test_cases, test_runs
 from openruns.states import Stage
 from openruns.store import processes as process_repo
 from openruns.store import test_cases as case_repo
-from openruns.suite import TestCase, TestRun, TestRunCreate
+from openruns.suite import MAX_SUITE_PROCESSES, TestCase, TestRun, TestRunCreate
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 MAX_PROCESSES = 1000
@@ -112,7 +112,12 @@ async def run_suite(
         stage = Stage(str(form.get("stage") or Stage.DRAFT.value))
     except ValueError:
         raise InvalidInput("stage must be Draft or Published") from None
-    body = TestRunCreate(process_ids=process_ids[:50], stage=stage)
+    if len(process_ids) > MAX_SUITE_PROCESSES:  # as the API: never run part of a selection
+        raise InvalidInput(
+            f"{len(process_ids)} processes chosen; a test run takes at most {MAX_SUITE_PROCESSES}",
+            [error_detail(("process_ids",), "choose fewer processes and run the rest next")],
+        )
+    body = TestRunCreate(process_ids=process_ids, stage=stage)
     report = await test_runs.start_test_run(temporal, database, settings, body)
     return RedirectResponse(f"/ui/test-suite?test_run={report.id}", status_code=303)
 
