@@ -47,12 +47,19 @@ def _logging_left_as_found() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary(),
-        data_converter=pydantic_data_converter,
-        search_attributes=search_attributes.ALL,
-        dev_server_log_level="error",
-    )
+    # The SDK gives the dev server 5 s to answer; on two busy shared cores it once did not.
+    for attempt in range(3):
+        try:
+            env = await WorkflowEnvironment.start_local(
+                dev_server_existing_path=temporal_binary(),
+                data_converter=pydantic_data_converter,
+                search_attributes=search_attributes.ALL,
+                dev_server_log_level="error",
+            )
+            break
+        except RuntimeError as exc:
+            if attempt == 2 or "did not start" not in str(exc):
+                raise
     try:
         yield env
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import shutil
 import smtplib
 import subprocess
@@ -255,7 +256,7 @@ async def test_mail_too_big_for_a_runs_input_is_552_and_starts_nothing(
     fits = await send(gateway.port, "a@b.test", to, make_message("a@b.test", ", ".join(to)))
     assert fits.code == 250, fits  # the processes do take mail
     for process in (small, big):
-        runs = await assert_eventually(lambda p=process: runs_of(api, p["id"]), bool)
+        runs = await assert_eventually(functools.partial(runs_of, api, process["id"]), bool)
         assert len(runs) == 1, runs  # the last message's run alone
 
 
