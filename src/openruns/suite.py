@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -48,6 +49,9 @@ class DiffEntry(BaseModel):
     key: str
     expected: Any = None
     actual: Any = None
+    truncated: bool = Field(
+        False, description="expected/actual are the start of their JSON (DiffBudget), not the value"
+    )
 
 
 class TestCaseResult(BaseModel):
@@ -158,3 +162,32 @@ def compare_outputs(
         for key in keys
         if key not in expected or key not in actual or not _same(expected[key], actual[key])
     ]
+
+
+# A test run's results travel in its memo (as each case finishes) and its result, which
+# Temporal limits to 2 MiB a payload and 4 MiB a workflow task: a diff keeps the start of each
+# large value's JSON, and a test run keeps DIFF_BUDGET characters of values in all.
+DIFF_VALUE_LIMIT = 1_000
+DIFF_BUDGET = 500_000
+
+
+class DiffBudget:
+    """What is left of a test run's ``DIFF_BUDGET``; ``fit`` spends from it."""
+
+    def __init__(self, budget: int = DIFF_BUDGET) -> None:
+        self.remaining = budget
+
+    def fit(self, diff: list[DiffEntry]) -> list[DiffEntry]:
+        """``diff`` with each value over ``DIFF_VALUE_LIMIT`` (or over what is left) cut."""
+        kept = []
+        for entry in diff:
+            entry = entry.model_copy()
+            for side in ("expected", "actual"):
+                text = json.dumps(getattr(entry, side), sort_keys=True, default=str)
+                limit = min(DIFF_VALUE_LIMIT, self.remaining)
+                if len(text) > limit:
+                    setattr(entry, side, f"{text[:limit]}… ({len(text):,} characters)")
+                    entry.truncated = True
+                self.remaining -= min(len(text), limit)
+            kept.append(entry)
+        return kept

@@ -2,8 +2,10 @@
 (``trigger: test``) of the revision resolved when the test run started; its outputs are then
 compared with the case's baseline.
 
-Progress is kept in the ``results`` memo, updated as each case finishes, so the API can show a
-test run that is still going without a worker answering a query.
+Progress is kept in the memo, one ``results:<test case id>`` field added as each case
+finishes (not the whole list again: that grew the history quadratically), so the API can show
+a test run that is still going without a worker answering a query. Diffs keep the start of
+large values (``DiffBudget``): results must fit Temporal's payload and task limits.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from openruns.services.runs import WORKFLOW_TYPE, start_options
     from openruns.states import Trigger
     from openruns.suite import (
+        DiffBudget,
         Outcome,
         SuiteCase,
         TestCaseResult,
@@ -45,6 +48,7 @@ def _error_message(error: ChildWorkflowError) -> str:
 class TestSuiteWorkflow:
     def __init__(self) -> None:
         self._results: dict[str, TestCaseResult] = {}
+        self._budget = DiffBudget()
 
     @workflow.run
     async def run(self, input: TestSuiteInput) -> TestSuiteResult:
@@ -55,7 +59,7 @@ class TestSuiteWorkflow:
                 result = await self._run_case(input, case)
             self._results[case.test_case_id] = result
             workflow.upsert_memo(
-                {RESULTS_MEMO: [r.model_dump(mode="json") for r in self._results.values()]}
+                {f"{RESULTS_MEMO}:{case.test_case_id}": result.model_dump(mode="json")}
             )
 
         await asyncio.gather(*(one(case) for case in input.cases))
@@ -96,7 +100,9 @@ class TestSuiteWorkflow:
                 outcome=Outcome.ERROR,
                 error=_error_message(exc),
             )
-        diff = compare_outputs(case.expected_outputs, result.outputs, case.compare)
+        diff = self._budget.fit(
+            compare_outputs(case.expected_outputs, result.outputs, case.compare)
+        )
         return TestCaseResult(
             test_case_id=case.test_case_id,
             run_id=case.run_id,

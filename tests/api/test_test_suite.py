@@ -69,7 +69,7 @@ async def test_suite_passes_then_catches_a_changed_draft(
     errored, failed = results[one["id"]], results[two["id"]]
     assert errored["outcome"] == "error" and "one is not allowed" in errored["error"]
     assert failed["outcome"] == "failed"
-    assert failed["diff"] == [{"key": "double", "expected": 4, "actual": 6}]
+    assert failed["diff"] == [{"key": "double", "expected": 4, "actual": 6, "truncated": False}]
 
     # The test runs were real runs with trigger "test": hidden from the default list.
     test_run = await wait_for_state(api, failed["run_id"])
@@ -86,6 +86,44 @@ async def test_suite_passes_then_catches_a_changed_draft(
 
     published = await _test_run(api, [process["id"]], "Published")
     assert published["totals"]["passed"] == 2 and published["stage"] == "Published"
+
+
+BIG: dict[str, Any] = {
+    "inputs": {"n": {"type": "number", "required": True}},
+    "steps": [{"id": "pad", "uses": "set", "with": {"text": "{{ 'x' * 200000 }}"}}],
+    "outputs": {"big": "{{ steps.pad.text }}", "n": "{{ inputs.n }}"},
+}
+
+
+async def test_large_outputs_that_differ_are_failed_cases_with_cut_diffs(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    """Seven cases whose 200 KB outputs all change: each is ``failed`` with a diff that keeps
+    the start of both values; the whole diffs used to go into every memo upsert, and Temporal
+    terminated the test run (its task over 4 MiB), reporting every case as an error."""
+    process = await create_process(api, BIG, publish=True)
+    await _cases(api, process["id"], list(range(7)))
+    changed = {**BIG, "steps": [{"id": "pad", "uses": "set",
+                                 "with": {"text": "{{ 'y' * 200000 }}"}}]}  # fmt: skip
+    response = await api.put(f"/v2/processes/{process['id']}/draft", json={"definition": changed})
+    assert response.status_code == 200, response.text
+    report = await _test_run(api, [process["id"]], "Draft")
+    assert report["totals"] == {"passed": 0, "failed": 7, "error": 0, "pending": 0}, report
+    for result in report["results"]:
+        [entry] = result["diff"]
+        assert entry["key"] == "big" and entry["truncated"] is True
+        assert entry["expected"].startswith('"xxxx') and entry["actual"].startswith('"yyyy')
+        assert entry["expected"].endswith("(200,002 characters)")
+
+
+async def test_more_cases_than_a_test_runs_input_takes_is_413(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    process = await create_process(api, BIG, publish=True)
+    await _cases(api, process["id"], list(range(12)))  # 12 expected outputs of 200 KB
+    response = await api.post("/v2/test-runs", json={"process_ids": [process["id"]]})
+    assert response.status_code == 413, response.text
+    assert "test fewer processes at a time" in response.json()["message"]
 
 
 async def test_compare_limits_the_checked_keys(api: httpx.AsyncClient, worker: object) -> None:

@@ -13,9 +13,10 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from openruns.definition.inputs import EMAIL_INPUT, resolve_inputs
-from openruns.errors import InvalidInput, NotFound, error_detail
+from openruns.errors import InvalidInput, NotFound, PayloadTooLarge, error_detail
 from openruns.ids import new_id
 from openruns.services.processes import load_definition, revision_for_stage
+from openruns.services.runs import too_large
 from openruns.settings import Settings
 from openruns.states import Stage
 from openruns.store import Database
@@ -93,18 +94,27 @@ async def start_test_run(
     """Resolve the revisions and test cases, then start the suite workflow."""
     test_run_id = new_id("testrun")
     suite = await _suite_input(database, body, test_run_id)
-    await client.start_workflow(
-        WORKFLOW_TYPE,
-        suite,
-        id=test_run_id,
-        task_queue=settings.task_queue,
-        memo={
-            "stage": body.stage.value,
-            "process_ids": list(suite.processes),
-            "cases": [case.test_case_id for case in suite.cases],
-        },
-        static_summary=f"test run · {body.stage} · {len(suite.cases)} cases",
-    )
+    try:
+        await client.start_workflow(
+            WORKFLOW_TYPE,
+            suite,
+            id=test_run_id,
+            task_queue=settings.task_queue,
+            memo={
+                "stage": body.stage.value,
+                "process_ids": list(suite.processes),
+                "cases": [case.test_case_id for case in suite.cases],
+            },
+            static_summary=f"test run · {body.stage} · {len(suite.cases)} cases",
+        )
+    except RPCError as exc:
+        if too_large(exc):
+            raise PayloadTooLarge(
+                "these test cases are more than Temporal takes as one test run's input (their "
+                f"inputs, expected outputs and definitions; {exc.message}): test fewer "
+                "processes at a time"
+            ) from None
+        raise
     report = TestRun(
         id=test_run_id,
         state=TestRunState.RUNNING,
@@ -143,7 +153,11 @@ async def get_test_run(client: Client, settings: Settings, test_run_id: str) -> 
     status = description.status
     memo: dict[str, Any] = dict(await description.memo())
     case_ids: list[str] = memo.get("cases") or []
-    results = [TestCaseResult.model_validate(r) for r in memo.get(RESULTS_MEMO) or []]
+    results = [  # one memo field per finished case: results:<test case id>
+        TestCaseResult.model_validate(value)
+        for name, value in memo.items()
+        if name.startswith(f"{RESULTS_MEMO}:")
+    ]
     state = TestRunState.RUNNING
     if status == WorkflowExecutionStatus.COMPLETED:
         state = TestRunState.COMPLETED
