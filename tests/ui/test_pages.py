@@ -204,12 +204,19 @@ async def test_a_file_input_uploads_the_file_and_big_bodies_are_refused(
     assert 'type="file"' in _field(
         (await ui_http.get(f"/ui/processes/{process['id']}")).text, "doc"
     )
+    form = {"csrf_token": csrf, "stage": "Draft", "idempotency_key": "form-with-a-file"}
     started = await ui_http.post(
         f"/ui/processes/{process['id']}/run",
-        data={"csrf_token": csrf, "stage": "Draft"},
+        data=form,
         files={"input.doc": ("rows.csv", b"a,b\n1,2\n", "text/csv")},
     )
     assert started.status_code == 303, started.text
+    again = await ui_http.post(  # a double submit (no JavaScript to stop it): the same run
+        f"/ui/processes/{process['id']}/run",
+        data=form,
+        files={"input.doc": ("rows.csv", b"a,b\n1,2\n", "text/csv")},
+    )
+    assert again.headers["location"] == started.headers["location"], again.text
     run = await wait_for_state(api, started.headers["location"].rsplit("/", 1)[1])
     assert run["outputs"] == {"rows": [{"a": "1", "b": "2"}]}
     assert run["file_ids"] == [run["inputs"]["doc"]]

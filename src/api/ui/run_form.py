@@ -128,10 +128,17 @@ async def _start(
     form: FormData,
     submitted: SubmittedInputs,
 ) -> Run:
+    key = str(form.get("idempotency_key") or "") or None
     file_ids = []
     for input_name, upload in submitted.uploads.items():
         stored = await file_service.upload_with_settings(
-            session, settings, upload.read, upload.filename, upload.content_type
+            session,
+            settings,
+            upload.read,
+            upload.filename,
+            upload.content_type,
+            # the same form sent again stores the same file: its run is the same run too
+            (ui.key.id, key, input_name) if key else (),
         )
         submitted.inputs[input_name] = stored.id
         file_ids.append(stored.id)
@@ -148,9 +155,8 @@ async def _start(
             name=name,
             file_ids=file_ids,
             idempotency_scope=ui.key.id,
-            # The form's own key: a double submit or a resubmit starts the run once. Uploads
-            # store new file records each time, so forms with files go without one.
-            idempotency_key=None if file_ids else str(form.get("idempotency_key") or "") or None,
+            # The form's own key: a double submit or a resubmit starts the run once.
+            idempotency_key=key,
         ),
     )
     return started.run

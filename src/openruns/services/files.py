@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from openruns.definition.validate import format_path
 from openruns.errors import InvalidInput, PayloadTooLarge
+from openruns.ids import stable_id
 from openruns.models import StoredFile
 from openruns.settings import Settings
 from openruns.store import files as repo
@@ -54,8 +55,12 @@ async def upload(
     filename: str | None,
     content_type: str | None,
     max_bytes: int,
+    id_parts: tuple[str, ...] = (),
 ) -> StoredFile:
-    """Stream ``read`` into the blob store; over ``max_bytes`` → 413 and nothing is kept."""
+    """Stream ``read`` into the blob store; over ``max_bytes`` → 413 and nothing is kept.
+
+    ``id_parts`` (e.g. a form's idempotency key): the file's id is derived from them and the
+    content, so the same upload again is the same file, not a new record."""
     writer = await asyncio.to_thread(blobs.writer)
     try:
         while chunk := await read(CHUNK):
@@ -77,6 +82,7 @@ async def upload(
         size=writer.size,
         filename=name,
         content_type=content_type_for(name, content_type),
+        file_id=stable_id("file", *id_parts, name, sha256) if id_parts else None,
     )
     await session.commit()
     return to_model(row)
@@ -88,6 +94,7 @@ async def upload_with_settings(
     read: Callable[[int], Awaitable[bytes]],
     filename: str | None,
     content_type: str | None,
+    id_parts: tuple[str, ...] = (),
 ) -> StoredFile:
     """``upload`` into the configured blob store with the configured size limit."""
     return await upload(
@@ -97,6 +104,7 @@ async def upload_with_settings(
         filename,
         content_type,
         settings.max_file_bytes,
+        id_parts,
     )
 
 
