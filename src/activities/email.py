@@ -84,8 +84,10 @@ class EmailActivities:
         try:
             refused = await asyncio.to_thread(self._send, message, args.recipients())
         except smtplib.SMTPRecipientsRefused as exc:
-            raise ApplicationError(
-                f"the relay refused every recipient: {exc.recipients}", non_retryable=True
+            codes = [code for code, _ in exc.recipients.values()]
+            raise ApplicationError(  # retried while any refusal is temporary (4xx)
+                f"the relay refused every recipient: {exc.recipients}",
+                non_retryable=all(code >= 500 for code in codes),
             ) from None
         except smtplib.SMTPResponseException as exc:
             reply = (

@@ -54,7 +54,7 @@ def parse(data: bytes, filename: str, fmt: str) -> Any:
     if fmt == "json":
         try:
             return json.loads(text) if text.strip() else None
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             raise ApplicationError(
                 f"{filename} is not valid JSON: {exc}", non_retryable=True
             ) from None

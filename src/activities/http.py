@@ -24,6 +24,10 @@ from openruns.models import StepActivityInput
 MAX_RESPONSE_BYTES = 1024 * 1024
 
 
+def _lower(headers: dict[str, str]) -> set[str]:
+    return {name.lower() for name in headers}
+
+
 def _loggable(url: str) -> str:
     """The URL without credentials, query or fragment (they may hold secrets)."""
     parts = urlsplit(url)
@@ -42,8 +46,16 @@ class HttpActivities:
     async def http_request(self, call: StepActivityInput) -> dict[str, Any]:
         """Send the request; non-2xx fails (4xx for good, 5xx retryable) unless in ok_status."""
         args = HttpArgs.model_validate(call.args)
-        await self._destinations.check(args.url)
-        headers = {"Idempotency-Key": f"{call.run_id}/{call.step_id}", **args.headers}
+        try:
+            await self._destinations.check(args.url)
+        except ValueError as exc:  # e.g. a port over 65535: retrying will not help
+            raise ApplicationError(
+                f"{args.method} {args.url}: not a usable URL: {exc}", non_retryable=True
+            ) from None
+        # One Idempotency-Key: the definition's own (any spelling of the name), else ours.
+        headers = {"Idempotency-Key": f"{call.run_id}/{call.step_id}"}
+        headers = {k: v for k, v in headers.items() if k.lower() not in _lower(args.headers)}
+        headers.update(args.headers)
         try:
             async with self._client.stream(
                 args.method,
@@ -61,6 +73,16 @@ class HttpActivities:
                             f"response from {args.url} is larger than {MAX_RESPONSE_BYTES} bytes",
                             non_retryable=True,
                         )
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
+            raise ApplicationError(  # the request cannot be made: retrying will not help
+                f"{args.method} {args.url}: {type(exc).__name__}: {exc}", non_retryable=True
+            ) from None
+        except UnicodeEncodeError as exc:
+            raise ApplicationError(
+                f"{args.method} {args.url}: a header has characters HTTP headers cannot carry "
+                f"(ASCII only): {exc.object[exc.start : exc.end]!r}",
+                non_retryable=True,
+            ) from None
         except httpx.HTTPError as exc:
             raise ApplicationError(
                 f"{args.method} {args.url}: {type(exc).__name__}: {exc}"
@@ -88,7 +110,7 @@ class HttpActivities:
             try:
                 result["json"] = json.loads(body) if body else None
                 return result
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested too deep: as text
                 pass
         result["text"] = text
         return result

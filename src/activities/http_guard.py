@@ -17,6 +17,7 @@ import ipaddress
 import socket
 import ssl
 from collections.abc import Awaitable, Callable, Iterable
+from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import urlsplit
 
 import httpcore
@@ -158,7 +159,11 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
 def guarded_client(
     destinations: Destinations, verify: ssl.SSLContext | bool = True
 ) -> httpx.AsyncClient:
-    """The worker's HTTP client: no redirects followed, every connection checked. ``verify``
-    is httpx's (the system's CA bundle by default; a context for tests' own CA)."""
+    """The worker's HTTP client: no redirects followed, every connection checked, and no
+    cookies kept (the client is shared by every run on the worker: a cookie one run's request
+    received must not go out with another's). ``verify`` is httpx's (the system's CA bundle
+    by default; a context for tests' own CA)."""
     transport = _GuardedTransport(destinations, verify)
-    return httpx.AsyncClient(transport=transport, follow_redirects=False)
+    client = httpx.AsyncClient(transport=transport, follow_redirects=False)
+    client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # accepts none
+    return client

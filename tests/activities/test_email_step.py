@@ -26,15 +26,20 @@ from worker import worker_for
 
 
 class Sink:
-    """Collects what the relay receives; refuses recipients at refused.test for good."""
+    """Collects what the relay receives; refuses recipients at refused.test for good, and
+    those at later.test once, for now (451)."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        self.deferred: set[str] = set()
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, _: Any):
         if address.endswith("@refused.test"):
             return "550 5.1.1 no such user"
+        if address.endswith("@later.test") and address not in self.deferred:
+            self.deferred.add(address)
+            return "451 4.3.0 try later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -117,6 +122,18 @@ async def test_refused_recipient_fails_the_step_without_retrying(
     assert done["error"]["step"] == "notify"
     assert "refused every recipient" in done["error"]["message"]
     assert sink[0].messages == []
+
+
+async def test_a_recipient_refused_for_now_is_retried(
+    api: httpx.AsyncClient, relay_worker: None, sink: tuple[Sink, int]
+) -> None:
+    """README: a relay's 4xx is retried (per the step's retry), 5xx fails for good."""
+    process = await create_process(api, {**SEND, "steps": [{**SEND["steps"][0], "with": {
+        "to": "{{ inputs.to }}", "subject": "x", "text": "y"}}]})  # fmt: skip
+    run = await start_run(api, process["id"], inputs={"to": "soon@later.test"})
+    done = await wait_for_state(api, run["id"])
+    assert done["state"] == "Succeeded", done
+    assert sink[0].envelopes == [("noreply@openruns.localhost", ["soon@later.test"])]
 
 
 async def test_without_a_relay_the_step_fails_clearly(

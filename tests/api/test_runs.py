@@ -110,6 +110,40 @@ async def test_http_step_succeeds_and_sends_an_idempotency_key(
     assert http_server.requests[-1]["headers"]["Idempotency-Key"] == f"{run['id']}/post"
 
 
+async def test_http_steps_keep_no_state_and_fail_for_good_what_cannot_work(
+    api: httpx.AsyncClient, worker: object, http_server: LocalHttpServer
+) -> None:
+    """Runs share the worker's HTTP client, not its cookies; a definition's own
+    Idempotency-Key (any spelling) is the one sent; a 2xx body nested too deep to decode is
+    text; a request that can never be made fails at once, not after three attempts."""
+    url = http_server.url
+    calls = {"steps": [
+        {"id": "login", "uses": "http", "with": {"url": f"{url}/cookie"}},
+        {"id": "deep", "uses": "http", "with": {"method": "POST", "url": f"{url}/deep"}},
+        {"id": "keyed", "uses": "http",
+         "with": {"url": f"{url}/echo", "headers": {"idempotency-key": "order-42"}}},
+    ], "outputs": {"deep": "{{ steps.deep.text | length }}"}}  # fmt: skip
+    process = await create_process(api, calls)
+    done = await wait_for_state(api, (await start_run(api, process["id"]))["id"])
+    assert done["state"] == "Succeeded", done
+    assert done["outputs"] == {"deep": 10000}
+    assert http_server.counts["/deep"] == 1  # a successful POST is not sent again
+    keyed = http_server.requests[-1]["headers"]
+    assert [v for k, v in keyed.items() if k.lower() == "idempotency-key"] == ["order-42"]
+    assert "Cookie" not in keyed  # the cookie /cookie set is not kept
+    for bad, says in (
+        ({"url": f"{url}/echo", "headers": {"x-name": "Jürgen"}}, "ASCII only"),
+        ({"url": "http://127.0.0.1:99999/"}, "not a usable URL"),
+        ({"url": f"{url}/echo", "headers": {"x-a": "b\r\nx-b: c"}}, "LocalProtocolError"),
+    ):
+        process = await create_process(
+            api, {"steps": [{"id": "call", "uses": "http", "with": bad}]}
+        )
+        failed = await wait_for_state(api, (await start_run(api, process["id"]))["id"])
+        assert failed["state"] == "Failed" and says in failed["error"]["message"], failed
+    assert http_server.counts["/echo"] == 1  # only the keyed call reached the server
+
+
 async def test_cancel_while_sleeping(api: httpx.AsyncClient, worker: object) -> None:
     process = await create_process(
         api, {"steps": [{"id": "wait", "uses": "sleep", "with": {"seconds": 60}}]}

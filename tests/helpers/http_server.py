@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -40,14 +41,22 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/echo":
             payload = json.loads(body) if body else None
             self._send(200, {"method": self.command, "json": payload})
+        elif path == "/cookie":  # a session cookie that must stay with this request's run
+            self._send(200, {"ok": True}, [("Set-Cookie", "session=secret; Path=/")])
+        elif path == "/deep":  # valid JSON, nested deeper than Python's json can decode
+            self._send_raw(200, b"[" * 5000 + b"]" * 5000)
         else:
             self._send(200, {"ok": True, "path": path})
 
-    def _send(self, code: int, payload: Any) -> None:
-        data = json.dumps(payload).encode()
+    def _send(self, code: int, payload: Any, headers: Iterable[tuple[str, str]] = ()) -> None:
+        self._send_raw(code, json.dumps(payload).encode(), headers)
+
+    def _send_raw(self, code: int, data: bytes, headers: Iterable[tuple[str, str]] = ()) -> None:
         self.send_response(code)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(data)))
+        for name, value in headers:
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 
