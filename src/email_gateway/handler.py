@@ -28,11 +28,10 @@ from email_gateway.headers import NotQuick, TooComplex
 from email_gateway.message import ParsedEmail, parse_message
 from openruns.errors import OpenRunsError, PayloadTooLarge
 from openruns.ids import stable_id
-from openruns.models import EmailInfo, EmailPermission
+from openruns.models import TEMPORAL_BLOB_LIMIT, EmailInfo, EmailPermission
 from openruns.services.email_triggers import sender_permitted
 from openruns.services.processes import CurrentRevision
 from openruns.services.runs import (
-    TEMPORAL_BLOB_LIMIT,
     StartRequest,
     input_for,
     input_size,

@@ -33,6 +33,12 @@ class StepRecord(BaseModel):
     child_run_id: str | None = Field(None, description="The run a `process` step started.")
 
 
+# The largest payload a Temporal server takes by default (its dynamic config's
+# ``limit.blobSize.error``): a workflow's input, or its result. A server configured lower
+# refuses sooner.
+TEMPORAL_BLOB_LIMIT = 2 * 1024 * 1024
+
+
 class RunResult(BaseModel):
     """What ``ProcessRunWorkflow`` returns when a run succeeds: its outputs and its final step
     timeline. The timeline travels in the result rather than in a last memo upsert, which would

@@ -19,6 +19,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pydantic_core
 from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -42,6 +43,7 @@ from openruns.definition.steps import (
     get_step_type,
 )
 from openruns.models import (
+    TEMPORAL_BLOB_LIMIT,
     ProcessRunInput,
     ResolvedRun,
     ResolveRunInput,
@@ -160,8 +162,19 @@ class RunEngine:
                 type="InternalError",
                 non_retryable=True,
             ) from exc
+        result = RunResult(outputs=outputs, steps=self._timeline)
+        size = len(pydantic_core.to_json(result))  # as the payload converter writes it
+        if size > TEMPORAL_BLOB_LIMIT:  # Temporal would refuse the completion, again and again
+            self._publish()
+            raise ApplicationError(
+                f"the run's outputs are {size:,} bytes as JSON, more than Temporal keeps for a "
+                f"run's result ({TEMPORAL_BLOB_LIMIT:,}): output less, or store big data "
+                "elsewhere (e.g. with an http step) and output a reference",
+                type="OutputTooLarge",
+                non_retryable=True,
+            )
         workflow.logger.info("run succeeded")
-        return RunResult(outputs=outputs, steps=self._timeline)
+        return result
 
     async def _resolve(self, input: ProcessRunInput) -> ResolvedRun:
         self._mark_running()

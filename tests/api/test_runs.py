@@ -144,6 +144,25 @@ async def test_http_steps_keep_no_state_and_fail_for_good_what_cannot_work(
     assert http_server.counts["/echo"] == 1  # only the keyed call reached the server
 
 
+async def test_outputs_larger_than_temporal_keeps_fail_the_run_at_once(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    """3 MB of outputs: Temporal refuses such a completion, and the run sat Running until its
+    timeout (then showed TimedOut); it now fails saying why."""
+    big = {"timeout": 60,
+           "steps": [{"id": "pad", "uses": "set", "with": {"text": "{{ 'a' * 1000000 }}"}}],
+           "outputs": {k: "{{ steps.pad.text }}" for k in ("a", "b", "c")}}  # fmt: skip
+    process = await create_process(api, big)
+    response = await api.post(
+        "/v2/runs", json={"process_id": process["id"], "stage": "Draft"}, params={"wait": 20}
+    )
+    done = response.json()
+    assert done["state"] == "Failed", done["state"]
+    assert done["error"]["type"] == "OutputTooLarge"
+    assert "more than Temporal keeps for a run's result" in done["error"]["message"]
+    assert [s["state"] for s in done["steps"]] == ["Succeeded"]
+
+
 async def test_cancel_while_sleeping(api: httpx.AsyncClient, worker: object) -> None:
     process = await create_process(
         api, {"steps": [{"id": "wait", "uses": "sleep", "with": {"seconds": 60}}]}

@@ -242,11 +242,6 @@ async def launch(
     return True
 
 
-# The largest input a Temporal server takes for one workflow by default (its dynamic config's
-# ``limit.blobSize.error``); a server configured lower refuses sooner, and ``launch`` says so.
-TEMPORAL_BLOB_LIMIT = 2 * 1024 * 1024
-
-
 def too_large(exc: RPCError) -> bool:
     """Temporal refused a request for its size (``limit.blobSize.error``)."""
     return exc.status == RPCStatusCode.INVALID_ARGUMENT and "size exceeds" in exc.message
