@@ -21,6 +21,7 @@ async def create(settings: Settings, name: str) -> str:
 async def list_all(settings: Settings) -> list[str]:
     database = Database.from_settings(settings)
     try:
+        await migrate(database)  # a fresh data directory has no keys yet, not no table
         async with database.session() as session:
             rows = await apikeys.list_keys(session)
         return [
@@ -35,6 +36,7 @@ async def list_all(settings: Settings) -> list[str]:
 async def revoke(settings: Settings, key_id: str) -> None:
     database = Database.from_settings(settings)
     try:
+        await migrate(database)
         async with database.session() as session:
             await apikeys.revoke_key(session, key_id)
     finally:

@@ -6,7 +6,8 @@ import asyncio
 import logging
 import os
 import sys
-from typing import NoReturn
+from collections.abc import Coroutine
+from typing import Any, NoReturn, TypeVar
 
 import typer
 
@@ -14,6 +15,8 @@ from openruns.cli import schedules
 from openruns.cli.runs import runs_app, test_app
 from openruns.logs import configure_logging
 from openruns.settings import Settings
+
+T = TypeVar("T")
 
 app = typer.Typer(help="OpenRuns: runs of business automations on Temporal.", no_args_is_help=True)
 apikey = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
@@ -40,6 +43,27 @@ def _exit(code: int = 0) -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def _run_or_fail(work: Coroutine[Any, Any, T]) -> T:
+    """Run a command's work; an error a user can act on is one line and exit code 1, not a
+    traceback (a key that does not exist, a database or Temporal that cannot be reached)."""
+    from sqlalchemy.exc import SQLAlchemyError
+    from temporalio.service import RPCError
+
+    from openruns.errors import OpenRunsError
+
+    try:
+        return asyncio.run(work)
+    except OpenRunsError as exc:
+        message = exc.message
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        message = f"the metadata store cannot be used: {reason}"
+    except (RPCError, RuntimeError, OSError) as exc:  # RuntimeError: the client cannot connect
+        message = f"Temporal cannot be reached: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+    typer.echo(f"error: {message}", err=True)
+    _exit(1)
 
 
 def _load_plugins(settings: Settings) -> None:
@@ -110,7 +134,8 @@ def smtp() -> None:
 
 @app.command()
 def setup() -> None:
-    """Migrate the database and register Temporal search attributes (idempotent)."""
+    """Migrate the database, register Temporal search attributes and create OPENRUNS_API_KEY
+    (idempotent)."""
     from openruns.setup import ensure_ready
     from openruns.store import Database
     from openruns.temporal import connect
@@ -123,7 +148,7 @@ def setup() -> None:
         finally:
             await database.dispose()
 
-    asyncio.run(go())
+    _run_or_fail(go())
     typer.echo("ready")
     _exit()
 
@@ -153,7 +178,7 @@ def apikey_create(name: str = typer.Option("default", help="What the key is for.
     """Create a key and print it (it is shown once; only its hash is stored)."""
     from openruns.cli.keys import create
 
-    typer.echo(asyncio.run(create(_settings(), name)))
+    typer.echo(_run_or_fail(create(_settings(), name)))
 
 
 @apikey.command("list")
@@ -161,7 +186,7 @@ def apikey_list() -> None:
     """List keys (id, name, prefix, created, revoked)."""
     from openruns.cli.keys import list_all
 
-    for line in asyncio.run(list_all(_settings())):
+    for line in _run_or_fail(list_all(_settings())):
         typer.echo(line)
 
 
@@ -170,7 +195,7 @@ def apikey_revoke(key_id: str) -> None:
     """Revoke a key by id; requests with it are refused from now on."""
     from openruns.cli.keys import revoke
 
-    asyncio.run(revoke(_settings(), key_id))
+    _run_or_fail(revoke(_settings(), key_id))
     typer.echo(f"revoked {key_id}")
 
 

@@ -1,0 +1,37 @@
+"""``openruns apikey`` and ``openruns setup`` as a user meets them: errors are one line and
+exit code 1, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from tests.helpers import free_port
+from tests.helpers.stack import OPENRUNS
+
+
+def _openruns(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [OPENRUNS, *args],
+        env={**os.environ, "OPENRUNS_DATA_DIR": str(data_dir), "OPENRUNS_LOG_LEVEL": "WARNING",
+             "OPENRUNS_DATABASE_URL": "", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+
+
+def test_apikey_on_a_fresh_data_directory_and_an_unknown_key(tmp_path: Path) -> None:
+    listed = _openruns(tmp_path, "apikey", "list")
+    assert (listed.returncode, listed.stdout, listed.stderr) == (0, "", "")
+    unknown = _openruns(tmp_path, "apikey", "revoke", "key-does-not-exist")
+    assert unknown.returncode == 1
+    assert unknown.stderr == "error: API key 'key-does-not-exist' not found\n"
+
+
+def test_setup_without_temporal_says_so_in_one_line(tmp_path: Path) -> None:
+    down = _openruns(tmp_path, "setup", OPENRUNS_TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}")
+    assert down.returncode == 1
+    assert down.stderr.startswith("error: Temporal cannot be reached"), down.stderr
+    assert "Traceback" not in down.stderr and len(down.stderr.splitlines()) == 1
