@@ -151,7 +151,7 @@ async def test_outputs_larger_than_temporal_keeps_fail_the_run_at_once(
     timeout (then showed TimedOut); it now fails saying why."""
     big = {"timeout": 60,
            "steps": [{"id": "pad", "uses": "set", "with": {"text": "{{ 'a' * 1000000 }}"}}],
-           "outputs": {k: "{{ steps.pad.text }}" for k in ("a", "b", "c")}}  # fmt: skip
+           "outputs": dict.fromkeys(("a", "b", "c"), "{{ steps.pad.text }}")}  # fmt: skip
     process = await create_process(api, big)
     response = await api.post(
         "/v2/runs", json={"process_id": process["id"], "stage": "Draft"}, params={"wait": 20}
