@@ -111,12 +111,17 @@ async def test_email_step_sends_through_the_relay(
     assert html.get_content().strip() == "<p>Hello</p>"
 
 
+async def _send_to(api: httpx.AsyncClient, to: str) -> dict[str, Any]:
+    """A run of a process whose one step mails ``to`` (no cc: the relay sees ``to`` alone)."""
+    only_to = {**SEND["steps"][0], "with": {"to": "{{ inputs.to }}", "subject": "x", "text": "y"}}
+    process = await create_process(api, {**SEND, "steps": [only_to]})
+    return await start_run(api, process["id"], inputs={"to": to})
+
+
 async def test_refused_recipient_fails_the_step_without_retrying(
     api: httpx.AsyncClient, relay_worker: None, sink: tuple[Sink, int]
 ) -> None:
-    process = await create_process(api, {**SEND, "steps": [{**SEND["steps"][0], "with": {
-        "to": "{{ inputs.to }}", "subject": "x", "text": "y"}}]})  # fmt: skip
-    run = await start_run(api, process["id"], inputs={"to": "nobody@refused.test"})
+    run = await _send_to(api, "nobody@refused.test")
     done = await wait_for_state(api, run["id"])
     assert done["state"] == "Failed"
     assert done["error"]["step"] == "notify"
@@ -128,9 +133,7 @@ async def test_a_recipient_refused_for_now_is_retried(
     api: httpx.AsyncClient, relay_worker: None, sink: tuple[Sink, int]
 ) -> None:
     """README: a relay's 4xx is retried (per the step's retry), 5xx fails for good."""
-    process = await create_process(api, {**SEND, "steps": [{**SEND["steps"][0], "with": {
-        "to": "{{ inputs.to }}", "subject": "x", "text": "y"}}]})  # fmt: skip
-    run = await start_run(api, process["id"], inputs={"to": "soon@later.test"})
+    run = await _send_to(api, "soon@later.test")
     done = await wait_for_state(api, run["id"])
     assert done["state"] == "Succeeded", done
     assert sink[0].envelopes == [("noreply@openruns.localhost", ["soon@later.test"])]
