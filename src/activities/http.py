@@ -24,10 +24,6 @@ from openruns.models import StepActivityInput
 MAX_RESPONSE_BYTES = 1024 * 1024
 
 
-def _lower(headers: dict[str, str]) -> set[str]:
-    return {name.lower() for name in headers}
-
-
 def _loggable(url: str) -> str:
     """The URL without credentials, query or fragment (they may hold secrets)."""
     parts = urlsplit(url)
@@ -53,9 +49,9 @@ class HttpActivities:
                 f"{args.method} {args.url}: not a usable URL: {exc}", non_retryable=True
             ) from None
         # One Idempotency-Key: the definition's own (any spelling of the name), else ours.
-        headers = {"Idempotency-Key": f"{call.run_id}/{call.step_id}"}
-        headers = {k: v for k, v in headers.items() if k.lower() not in _lower(args.headers)}
-        headers.update(args.headers)
+        headers = dict(args.headers)
+        if not any(name.lower() == "idempotency-key" for name in headers):
+            headers["Idempotency-Key"] = f"{call.run_id}/{call.step_id}"
         try:
             async with self._client.stream(
                 args.method,
