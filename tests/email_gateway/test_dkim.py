@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from temporalio.client import Client
 
+from email_gateway.dkim_check import MAX_VERIFIED_SIGNATURES, DnsFunc, aligned_signature
 from email_gateway.server import Gateway
 from openruns.settings import Settings
 from openruns.store import Database
@@ -116,3 +117,40 @@ async def test_anyone_processes_do_not_need_a_signature(
         mail(process["email_address"]),
     )
     assert delivery.code == 250, delivery
+
+
+def _counting_dns() -> tuple[list[bytes], DnsFunc]:
+    lookups: list[bytes] = []
+
+    def lookup(name: bytes, timeout: int = 5) -> bytes | None:
+        lookups.append(name)
+        return DNS.get(name)
+
+    return lookups, lookup
+
+
+def test_a_broken_signature_does_not_hide_a_good_one() -> None:
+    raw = as_bytes(mail("orders@openruns.localhost"))
+    good = dkim.sign(raw, b"s1", b"customer.test", CUSTOMER_KEY, include_headers=[b"from"])
+    broken = b"DKIM-Signature: v=1; a=rsa-sha256; d=customer.test; s=s1; h=from; bh=x; b=y\r\n"
+    lookups, lookup = _counting_dns()
+    assert aligned_signature(broken + good + raw, "customer.test", lookup)
+    assert lookups == [b"s1._domainkey.customer.test."]
+
+
+def test_only_aligned_signatures_are_verified_and_at_most_a_few() -> None:
+    raw = as_bytes(mail("orders@openruns.localhost"))
+    unaligned = b"".join(
+        dkim.sign(raw, b"s1", b"evil.test", EVIL_KEY, include_headers=[b"from"]) for _ in range(30)
+    )
+    lookups, lookup = _counting_dns()
+    assert not aligned_signature(unaligned + raw, "customer.test", lookup)
+    assert lookups == []  # no DNS lookup or RSA check for a signature that could not count
+
+    # Signed by the right domain with the wrong key, 30 times: only the first few are checked.
+    forged = b"".join(
+        dkim.sign(raw, b"s1", b"customer.test", EVIL_KEY, include_headers=[b"from"])
+        for _ in range(30)
+    )
+    assert not aligned_signature(forged + raw, "customer.test", lookup)
+    assert len(lookups) == MAX_VERIFIED_SIGNATURES
