@@ -19,7 +19,10 @@ from typing import Any
 import orjson
 from temporalio.api.common.v1 import Payload, SearchAttributes
 from temporalio.api.workflow.v1 import WorkflowExecutionInfo
-from temporalio.api.workflowservice.v1 import ListWorkflowExecutionsRequest
+from temporalio.api.workflowservice.v1 import (
+    ListWorkflowExecutionsRequest,
+    ListWorkflowExecutionsResponse,
+)
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.common import (
     SearchAttributeIndexedValueType,
@@ -28,8 +31,10 @@ from temporalio.common import (
     TypedSearchAttributes,
 )
 from temporalio.converter import DataConverter, decode_typed_search_attributes
+from temporalio.service import RPCError, RPCStatusCode
 
 from openruns import search_attributes as attrs
+from openruns.errors import InvalidInput, error_detail
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +57,13 @@ _RECORD_KEYS: dict[str, tuple[SearchAttributeKey[Any], bytes, type]] = {
     if key.name in RECORD_ATTRIBUTES
 }
 LIST_MEMO_KEYS = ("name", "email")
+# Errors that say the server, not the request, is in trouble: retried whatever the token.
+_SERVER_UNWELL = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.CANCELLED,
+}
 _lean = True  # until this SDK's WorkflowExecution turns out to take other fields
 
 
@@ -59,17 +71,41 @@ async def page(
     client: Client, query: str, size: int, token: bytes | None = None
 ) -> tuple[list[WorkflowExecution], bytes | None]:
     """One page of ``query`` and the token for the next (None on the last page)."""
-    response = await client.workflow_service.list_workflow_executions(
-        ListWorkflowExecutionsRequest(
-            namespace=client.namespace,
-            page_size=size,
-            next_page_token=token or b"",
-            query=query,
-        ),
-        retry=True,
+    request = ListWorkflowExecutionsRequest(
+        namespace=client.namespace, page_size=size, next_page_token=token or b"", query=query
     )
+    if token:
+        response = await _page_after(client, request)
+    else:
+        response = await client.workflow_service.list_workflow_executions(request, retry=True)
     executions = [execution(info, client) for info in response.executions]
     return executions, response.next_page_token or None
+
+
+async def _page_after(
+    client: Client, request: ListWorkflowExecutionsRequest
+) -> ListWorkflowExecutionsResponse:
+    """``request``, whose page token came back from a caller. A token Temporal cannot read is
+    refused with an error the client would retry for seconds (the dev server says ``UNKNOWN``),
+    so it is tried once; if it fails and the same query without the token works, the token
+    was the problem: a 422, at once. Anything else is retried as usual."""
+    service = client.workflow_service
+    try:
+        return await service.list_workflow_executions(request, retry=False)
+    except RPCError as error:
+        if error.status in _SERVER_UNWELL:
+            return await service.list_workflow_executions(request, retry=True)
+        probe = ListWorkflowExecutionsRequest(
+            namespace=request.namespace, page_size=1, query=request.query
+        )
+        try:
+            await service.list_workflow_executions(probe, retry=False)
+        except RPCError:
+            return await service.list_workflow_executions(request, retry=True)
+        raise InvalidInput(
+            "invalid continuation_token",
+            [error_detail(("continuation_token",), "not a token this API issued")],
+        ) from error
 
 
 def execution(info: WorkflowExecutionInfo, client: Client) -> WorkflowExecution:
