@@ -335,3 +335,37 @@ async def test_a_scheduled_run_whose_inputs_no_longer_fit_fails_naming_them(
         "step": None,
         "type": "InvalidInput",
     }
+
+
+async def test_concurrent_edits_of_one_schedule_all_land(
+    api: httpx.AsyncClient, client: Client
+) -> None:
+    """Each PATCH and a publish are read-modify-writes of the whole Temporal Schedule; when
+    they overlap, each must keep what the others wrote (Temporal's conflict token drops a
+    stale write, and the loser starts again from the winner's schedule)."""
+    definition = {**GREET, "timeout": 600}
+    process = await create_process(api, definition, publish=True)
+    sid = (await create_schedule(api, process["id"], interval_seconds=3600, inputs={"who": "a"}))[
+        "id"
+    ]
+    await api.put(
+        f"/v2/processes/{process['id']}/draft", json={"definition": {**definition, "timeout": 7}}
+    )
+    edits: list[dict[str, Any]] = [
+        {"paused": True},
+        {"note": "edited"},
+        {"overlap": "allow_all"},
+        {"inputs": {"who": "b"}},
+        {"timezone": "Europe/Paris"},
+    ]
+    answers = await asyncio.gather(
+        *(api.patch(f"/v2/schedules/{sid}", json=edit) for edit in edits),
+        api.post(f"/v2/processes/{process['id']}/publish"),
+    )
+    assert [a.status_code for a in answers] == [200] * len(edits) + [200], [a.text for a in answers]
+    final = await get_schedule(api, sid)
+    assert final["paused"] is True and final["note"] == "edited"
+    assert final["overlap"] == "allow_all" and final["inputs"] == {"who": "b"}
+    assert final["timezone"] == "Europe/Paris"
+    action = (await client.get_schedule_handle(sid).describe()).schedule.action
+    assert getattr(action, "execution_timeout", None) == timedelta(seconds=7)

@@ -4,7 +4,8 @@ Temporal holds every field, so any API replica answers from it: the spec (interv
 the overlap policy, ``paused`` and ``note`` (the schedule state's note), the inputs (inside the
 action's ``ProcessRunInput``) and the process id (also a schedule search attribute, for lists).
 The server compiles cron strings into calendars, so the text as written rides in the action's
-memo (``schedule.cron``), which every scheduled run therefore records too.
+memo (``schedule.cron``), which every scheduled run therefore records too, with the id of the
+write that made the schedule what it is (``schedule.write``: how an update knows it landed).
 
 Also here: the Temporal calls about one schedule, with their errors mapped to 404/422.
 """
@@ -12,10 +13,12 @@ Also here: the Temporal calls about one schedule, with their errors mapped to 40
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from temporalio.api.workflowservice.v1 import UpdateScheduleRequest
 from temporalio.client import (
     Client,
     Schedule,
@@ -28,6 +31,7 @@ from temporalio.client import (
     ScheduleState,
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.converter import encode_search_attributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from openruns import search_attributes as attrs
@@ -76,11 +80,14 @@ def to_temporal(
     process_name: str,
     timeout_seconds: int,
     task_queue: str,
+    write: str = "",
 ) -> Schedule:
-    """The Temporal Schedule for ``config``; ``timeout_seconds`` is the published timeout."""
+    """The Temporal Schedule for ``config``; ``timeout_seconds`` is the published timeout and
+    ``write`` the id of this write (see ``update``)."""
     start = run_input(schedule_id, config, process_name)
     options = start_options(start)
-    memo = {**options["memo"], SCHEDULE_MEMO: {"id": schedule_id, "cron": config.cron}}
+    marker = {"id": schedule_id, "cron": config.cron, "write": write or new_write_id()}
+    memo = {**options["memo"], SCHEDULE_MEMO: marker}
     action = ScheduleActionStartWorkflow(
         WORKFLOW_TYPE,
         start,
@@ -105,6 +112,43 @@ def to_temporal(
         policy=SchedulePolicy(overlap=OVERLAP_POLICIES[config.overlap]),
         state=ScheduleState(paused=config.paused, note=config.note or ""),
     )
+
+
+def new_write_id() -> str:
+    return uuid.uuid4().hex
+
+
+async def write_id(client: Client, description: ScheduleDescription) -> str | None:
+    """The id of the write that made the schedule what ``description`` shows."""
+    action = description.schedule.action
+    memo = action.memo if isinstance(action, ScheduleActionStartWorkflow) else None
+    if not memo or SCHEDULE_MEMO not in memo:
+        return None
+    [marker] = await client.data_converter.decode([memo[SCHEDULE_MEMO]], [dict])
+    return marker.get("write")
+
+
+async def update(
+    client: Client,
+    description: ScheduleDescription,
+    schedule: Schedule,
+    search_attributes: TypedSearchAttributes,
+) -> None:
+    """Replace the schedule ``description`` was read from with ``schedule``, unless it has
+    changed since: Temporal then drops the update (silently), and ``write_id`` of a fresh
+    description tells the caller. The SDK's ``ScheduleHandle.update`` sends no conflict token
+    (its own TODO), so two concurrent read-modify-writes lost one of the edits."""
+    request = UpdateScheduleRequest(
+        namespace=client.namespace,
+        schedule_id=description.id,
+        schedule=await schedule._to_proto(client),  # the SDK's own conversion (private)
+        conflict_token=description.raw_description.conflict_token,
+        identity=client.identity,
+        request_id=str(uuid.uuid4()),
+    )
+    request.search_attributes.indexed_fields.clear()  # set, even when empty: replaces them
+    encode_search_attributes(search_attributes, request.search_attributes)
+    await schedule_rpc(description.id, client.workflow_service.update_schedule(request, retry=True))
 
 
 async def from_temporal(client: Client, description: ScheduleDescription) -> ScheduleConfig:

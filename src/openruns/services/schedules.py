@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, ScheduleDescription, ScheduleUpdate, ScheduleUpdateInput
+from temporalio.client import Client, ScheduleDescription
 from temporalio.client import Schedule as TemporalSchedule
 from temporalio.service import RPCError
 
@@ -33,10 +33,13 @@ from openruns.schedules.temporal import (
     describe,
     from_temporal,
     list_ids,
+    new_write_id,
     schedule_rpc,
     schedule_search_attributes,
     to_temporal,
+    write_id,
 )
+from openruns.schedules.temporal import update as temporal_update
 from openruns.services import runs
 from openruns.services.processes import load_definition, revision_for_stage
 from openruns.settings import Settings
@@ -45,6 +48,7 @@ from openruns.store import processes as process_repo
 from openruns.temporal import is_unavailable
 
 NEXT_RUN_TIMES = 5
+UPDATE_ATTEMPTS = 10  # read-modify-write rounds before a schedule that keeps changing is a 409
 RECENT_RUNS = 10
 
 
@@ -72,6 +76,7 @@ async def _prepare(
     config: ScheduleConfig,
     *,
     check_inputs: bool,
+    write: str = "",
 ) -> TemporalSchedule:
     """Check ``config`` against the published revision and build its Temporal Schedule."""
     check_spec(config)
@@ -83,6 +88,7 @@ async def _prepare(
         process_name=name,
         timeout_seconds=timeout,
         task_queue=settings.task_queue,
+        write=write,
     )
 
 
@@ -215,16 +221,28 @@ async def _update(
     schedule_id: str,
     patch: SchedulePatch,
 ) -> None:
-    async def updater(current: ScheduleUpdateInput) -> ScheduleUpdate:
-        config = apply_patch(await from_temporal(client, current.description), patch)
+    """Read, patch, write back if nothing changed in between, and check that it landed; when
+    another write came first (a concurrent PATCH, a publish), start again from what it wrote,
+    so every edit that was answered 200 is kept."""
+    for _ in range(UPDATE_ATTEMPTS):
+        current = await describe(client, schedule_id)
+        config = apply_patch(await from_temporal(client, current), patch)
+        write = new_write_id()
         schedule = await _prepare(
-            session, settings, schedule_id, config, check_inputs="inputs" in patch.model_fields_set
+            session,
+            settings,
+            schedule_id,
+            config,
+            check_inputs="inputs" in patch.model_fields_set,
+            write=write,
         )
-        return ScheduleUpdate(
-            schedule, search_attributes=schedule_search_attributes(config.process_id)
-        )
-
-    await schedule_rpc(schedule_id, client.get_schedule_handle(schedule_id).update(updater))
+        attributes = schedule_search_attributes(config.process_id)
+        await temporal_update(client, current, schedule, attributes)
+        if await write_id(client, await describe(client, schedule_id)) == write:
+            return
+    raise Conflict(
+        f"schedule {schedule_id!r} kept changing while this update was applied: try again"
+    )
 
 
 async def delete(client: Client, schedule_id: str) -> None:
