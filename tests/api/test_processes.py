@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -43,6 +45,35 @@ async def test_yaml_definitions_are_accepted(api: httpx.AsyncClient) -> None:
     response = await api.post("/v2/processes", json={"name": "yaml-process", "definition": text})
     assert response.status_code == 201, response.text
     assert response.json()["definition"]["outputs"] == {"x": "{{ steps.a.x }}"}
+
+
+async def test_yaml_aliases_are_fine_until_they_expand_past_what_a_run_can_carry(
+    api: httpx.AsyncClient,
+) -> None:
+    shared = "steps:\n  - id: a\n    uses: set\n    with: &w {x: 1, y: [1, 2]}\n" + (
+        "  - id: b\n    uses: set\n    with: *w\n"
+    )
+    response = await api.post("/v2/processes", json={"name": "anchors", "definition": shared})
+    assert response.status_code == 201, response.text
+    assert response.json()["definition"]["steps"][1]["with"] == {"x": 1, "y": [1, 2]}
+
+    # "Billion laughs": each level holds ten aliases of the one before; 7 levels would be
+    # 10 million items, stored and walked for a 500-byte request.
+    levels = ['a0: &a0 ["x"]'] + [
+        f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 8)
+    ]
+    laughs = "steps:\n  - id: s\n    uses: set\n    with:\n" + "".join(
+        f"      {line}\n" for line in levels
+    )
+    began = time.monotonic()
+    response = await api.post("/v2/processes", json={"name": "laughs", "definition": laughs})
+    assert response.status_code == 422, response.text
+    assert "YAML aliases" in response.json()["details"][0]["message"]
+    assert time.monotonic() - began < 5
+
+    loop = "steps:\n  - id: s\n    uses: set\n    with: {v: &v [*v]}\n"  # refers to itself
+    response = await api.post("/v2/processes", json={"name": "loop", "definition": loop})
+    assert response.status_code == 422, response.text
 
 
 async def test_duplicate_names_conflict(api: httpx.AsyncClient) -> None:

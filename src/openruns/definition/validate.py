@@ -15,6 +15,11 @@ from openruns.definition.inputs import check_input_value
 from openruns.definition.model import Definition
 from openruns.definition.steps import get_step_type
 from openruns.errors import InvalidInput
+from openruns.models import TEMPORAL_BLOB_LIMIT
+
+# A definition as JSON, YAML aliases expanded: a larger one could never run (every run carries
+# its definition in the workflow input, which Temporal limits to this).
+MAX_DEFINITION_BYTES = TEMPORAL_BLOB_LIMIT
 
 
 def format_path(loc: Sequence[str | int]) -> str:
@@ -57,10 +62,40 @@ def _load(raw: Any, prefix: str) -> Any:
         raise InvalidInput(
             "the definition must be an object", [_detail(prefix, (), "expected an object")]
         )
+    if _expands_beyond(raw, MAX_DEFINITION_BYTES):
+        # YAML aliases share one object between many places ("billion laughs"): 400 bytes of
+        # text can stand for gigabytes of JSON, which is what would be stored and run.
+        problem = (
+            f"larger than {MAX_DEFINITION_BYTES:,} bytes as JSON once YAML aliases are expanded"
+        )
+        raise InvalidInput(f"the definition is {problem}", [_detail(prefix, (), problem)])
     if not_finite := [_detail(prefix, loc, "not a finite number") for loc in _non_finite(raw, ())]:
         # YAML's .nan and .inf: JSON (the API's answers, PostgreSQL's jsonb) cannot hold them
         raise InvalidInput("the definition is not valid", not_finite)
     return raw
+
+
+def _expands_beyond(value: Any, limit: int) -> bool:
+    """Whether ``value`` written out as JSON would be longer than about ``limit`` bytes.
+
+    Every place a shared (aliased) container appears counts, as it will once stored; the walk
+    stops as soon as the limit is passed, so a self-referring alias ends it too."""
+    size, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            size += 2 + len(item)
+            for key, child in item.items():
+                size += len(str(key)) + 3
+                stack.append(child)
+        elif isinstance(item, list):
+            size += 2 + len(item)
+            stack.extend(item)
+        else:
+            size += len(item) + 2 if isinstance(item, str) else 8
+        if size > limit:
+            return True
+    return False
 
 
 def _non_finite(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
