@@ -189,7 +189,7 @@ class RunCreate(BaseModel):
     name: str | None = Field(None, max_length=200, pattern=PRINTABLE)
     inputs: dict[str, Any] | list[Any] | None = None
     file_ids: list[str] = Field(default_factory=list, max_length=100)
-    trigger: Literal[Trigger.MANUAL, Trigger.API] = Trigger.API
+    trigger: Literal["manual", "api"] = "api"
 
 
 class StoredFile(BaseModel):

@@ -35,8 +35,10 @@ class RunActionsRequest(BaseModel):
     run_ids: list[str] = Field(min_length=1, max_length=MAX_ACTION_RUNS)
     compare: list[str] | None = Field(
         None,
+        min_length=1,  # an empty list would check nothing: a case that always passes
         max_length=100,
-        description="add_test_case only: the output keys the test case checks (default all).",
+        description="add_test_case only: the output keys the test case checks (default all; "
+        "leave it out rather than give an empty list).",
     )
 
 

@@ -97,6 +97,13 @@ async def test_duplicate_names_conflict(api: httpx.AsyncClient) -> None:
             "definition.steps[0].with.x",
             "does not parse",
         ),
+        ({"timeout": True}, "definition.timeout", "not a boolean"),  # was a 1-second timeout
+        ({"timeout": "60"}, "definition.timeout", "not a string"),
+        (
+            {"steps": [{"id": "a", "uses": "http", "with": {"url": "http://x"}, "timeout": True}]},
+            "definition.steps[0].timeout",
+            "not a boolean",
+        ),
         (
             {"steps": [{"id": "a", "uses": "set", "with": {"x": "{{ steps.ghost.y }}"}}]},
             "definition.steps[0].with.x",

@@ -175,6 +175,7 @@ async def test_bad_requests_are_422(api: httpx.AsyncClient) -> None:
         ({"action": "archive", "run_ids": []}, "run_ids"),
         ({"action": "explode", "run_ids": ["run-1"]}, "action"),
         ({"action": "archive", "run_ids": ["run-1"], "compare": ["x"]}, "compare"),
+        ({"action": "add_test_case", "run_ids": ["run-1"], "compare": []}, "compare"),
     ]:
         response = await api.post("/v2/runs/actions", json=body)
         assert response.status_code == 422, body

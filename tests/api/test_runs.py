@@ -257,6 +257,18 @@ async def test_bad_inputs_are_422(api: httpx.AsyncClient, inputs: dict, path: st
     assert path in [d["path"] for d in response.json()["details"]]
 
 
+async def test_only_manual_and_api_triggers_can_be_claimed(api: httpx.AsyncClient) -> None:
+    process = await create_process(api, INVOICE)
+    for trigger in ("email", "schedule", "test"):
+        response = await api.post(
+            "/v2/runs", json={"process_id": process["id"], "stage": "Draft", "trigger": trigger}
+        )
+        assert response.status_code == 422
+        [detail] = response.json()["details"]
+        assert detail["path"] == "trigger"
+        assert detail["message"] == "Input should be 'manual' or 'api'"  # no Python enum reprs
+
+
 async def test_kognitos_style_inputs(api: httpx.AsyncClient, worker: object) -> None:
     process = await create_process(api, INVOICE)
     run = await start_run(api, process["id"], inputs=[{"name": "customer", "value": "k"}])

@@ -46,10 +46,17 @@ async def _delete_schedules(client: Client, settings: Settings) -> AsyncIterator
         ({"interval_seconds": 0.5}, {"interval_seconds"}),
         ({"interval_seconds": 21056497270227705856}, {"interval_seconds"}),  # found by schemathesis
         ({"interval_seconds": 10 * 366 * 86_400 + 1}, {"interval_seconds"}),
+        ({"interval_seconds": True}, {"interval_seconds"}),  # not a 1-second schedule
+        ({"interval_seconds": "60"}, {"interval_seconds"}),
         ({"cron": "0 9 * * *", "interval_seconds": 60}, {"cron", "interval_seconds"}),
         ({}, {"cron", "interval_seconds"}),
         ({"cron": "0 9 * * *", "timezone": "Mars/Olympus"}, {"timezone"}),
         ({"cron": "0 9 * * *", "timezone": "../../etc/passwd"}, {"timezone"}),
+        # files beside the tz database, whose meaning depends on the host (or is nothing)
+        ({"cron": "0 9 * * *", "timezone": "localtime"}, {"timezone"}),
+        ({"cron": "0 9 * * *", "timezone": "posixrules"}, {"timezone"}),
+        ({"cron": "0 9 * * *", "timezone": "right/UTC"}, {"timezone"}),
+        ({"cron": "0 9 * * *", "timezone": "Factory"}, {"timezone"}),
         ({"interval_seconds": 60, "overlap": "sometimes"}, {"overlap"}),
         ({"interval_seconds": 60, "paused": "maybe"}, {"paused"}),
         ({"interval_seconds": 60, "colour": "red"}, {"colour"}),

@@ -160,6 +160,14 @@ async def test_publish_pages_of_runs_and_actions_without_javascript(
     assert re.findall(r'name="run_id" value="([^"]+)"', listed.text) == [ids[2]]
     nothing = await ui_http.post("/ui/runs/actions", data={"csrf_token": csrf, "action": "cancel"})
     assert nothing.status_code == 422 and "Select at least one run first." in nothing.text
+    many = [ids[2]] + [f"run-{i}" for i in range(500)]  # a scripted form: refused, not cut
+    too_many = await ui_http.post(
+        "/ui/runs/actions", data={"csrf_token": csrf, "action": "archive", "run_id": many}
+    )
+    assert too_many.status_code == 422, too_many.text
+    assert "Select at most 500 runs at a time (501 selected)." in too_many.text
+    listed = await ui_http.get(base)
+    assert re.findall(r'name="run_id" value="([^"]+)"', listed.text) == [ids[2]]
 
 
 async def test_publishing_from_the_ui_carries_the_schedules_along(

@@ -19,7 +19,7 @@ from api.ui.render import FINAL_STATES, page
 from openruns.errors import InvalidInput, NotFound, error_detail
 from openruns.models import Page, Run
 from openruns.pagination import MAX_LIMIT
-from openruns.run_actions import ArchivedFilter, RunAction, RunActionsRequest
+from openruns.run_actions import MAX_ACTION_RUNS, ArchivedFilter, RunAction, RunActionsRequest
 from openruns.services import files, processes, run_actions, run_list, runs
 from openruns.settings import Settings
 from openruns.states import RunState, Stage, Trigger
@@ -180,11 +180,15 @@ async def act(
     action = _choice(RunAction, "action", str(form.get("action") or ""))
     if action is None:
         raise InvalidInput("choose an action", [error_detail(("action",), "missing")])
-    run_ids = [str(v) for v in form.getlist("run_id")][:500]
+    run_ids = [str(v) for v in form.getlist("run_id")]
     context: dict[str, Any] = {"action": action.value, "action_label": ACTION_LABELS[action]}
     status = 200
     if not run_ids:
         context.update(results=[], names={}, message="Select at least one run first.")
+        status = 422
+    elif len(run_ids) > MAX_ACTION_RUNS:
+        message = f"Select at most {MAX_ACTION_RUNS} runs at a time ({len(run_ids)} selected)."
+        context.update(results=[], names={}, message=message)
         status = 422
     else:
         request_body = RunActionsRequest(action=action, run_ids=run_ids)

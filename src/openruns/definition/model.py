@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 InputType = Literal["string", "number", "integer", "boolean", "object", "array", "file"]
 STEP_ID_PATTERN = r"^[a-z0-9_]+$"
 INPUT_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 MAX_STEPS = 200
 DEFAULT_TIMEOUT_SECONDS = 3600
+
+
+def _a_number(value: Any) -> Any:
+    """Numbers only: pydantic's lax mode would take ``true`` as 1 and ``"60"`` as 60."""
+    if isinstance(value, bool | str):
+        raise ValueError(
+            "must be a number, not " + ("a boolean" if isinstance(value, bool) else "a string")
+        )
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_a_number)]
+Float = Annotated[float, BeforeValidator(_a_number)]
 
 
 class InputSpec(BaseModel):
@@ -30,10 +43,10 @@ class RetrySpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_attempts: int = Field(3, ge=1, le=100)
-    initial_interval: float = Field(1.0, gt=0, le=3600)
-    backoff: float = Field(2.0, ge=1, le=10)
-    max_interval: float = Field(60.0, gt=0, le=86400)
+    max_attempts: Int = Field(3, ge=1, le=100)
+    initial_interval: Float = Field(1.0, gt=0, le=3600)
+    backoff: Float = Field(2.0, ge=1, le=10)
+    max_interval: Float = Field(60.0, gt=0, le=86400)
 
 
 class Step(BaseModel):
@@ -46,7 +59,7 @@ class Step(BaseModel):
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
     if_: str | bool | None = Field(None, alias="if")
     retry: RetrySpec | None = None
-    timeout: float | None = Field(None, gt=0, le=86400, description="Per-attempt seconds.")
+    timeout: Float | None = Field(None, gt=0, le=86400, description="Per-attempt seconds.")
     name: str | None = Field(None, max_length=200, description="Display name.")
 
 
@@ -57,7 +70,7 @@ class Definition(BaseModel):
 
     description: str | None = None
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
-    timeout: int = Field(DEFAULT_TIMEOUT_SECONDS, ge=1, le=366 * 86400)
+    timeout: Int = Field(DEFAULT_TIMEOUT_SECONDS, ge=1, le=366 * 86400)
     steps: list[Step] = Field(default_factory=list, max_length=MAX_STEPS)
     outputs: dict[str, Any] = Field(default_factory=dict)
 

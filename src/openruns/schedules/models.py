@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from openruns.definition.model import Int
 from openruns.schedules.cron import check_cron, check_timezone
 from openruns.states import RunState, Stage
 
@@ -29,7 +30,7 @@ class _ScheduleFields(BaseModel):
     cron: str | None = Field(
         None, max_length=200, description="A 5-field cron expression, e.g. `0 9 * * 1-5`."
     )
-    interval_seconds: int | None = Field(
+    interval_seconds: Int | None = Field(
         None,
         ge=1,
         le=MAX_INTERVAL_SECONDS,
