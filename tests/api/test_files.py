@@ -41,6 +41,8 @@ async def test_upload_read_download(api: httpx.AsyncClient, settings: Settings) 
     content = await api.get(f"/v2/files/{stored['id']}/content")
     assert content.status_code == 200 and content.content == data
     assert 'filename="scan.bin"' in content.headers["content-disposition"]
+    assert content.headers["x-content-type-options"] == "nosniff"
+    assert content.headers["content-security-policy"] == "default-src 'none'; sandbox"
 
     again = await upload(api, "copy.bin", data)  # a second file, the same bytes on disk
     assert again["id"] != stored["id"] and again["sha256"] == stored["sha256"]

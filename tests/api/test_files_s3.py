@@ -36,6 +36,7 @@ async def test_upload_download_and_the_file_step_go_through_the_bucket(
     content = await api.get(f"/v2/files/{stored['id']}/content")
     assert content.status_code == 200 and content.content == data
     assert content.headers["content-type"].startswith("text/csv")
+    assert content.headers["x-content-type-options"] == "nosniff"
     assert content.headers["content-length"] == str(len(data))
     assert (
         content.headers["content-disposition"] == "attachment; filename*=utf-8''ledger%20%C3%A9.csv"

@@ -57,6 +57,8 @@ async def test_the_email_and_the_files_of_a_run(
     download = await ui_http.get(link.group(1))
     assert download.status_code == 200 and download.content == b"sku,qty\nA-1,2\n"
     assert 'filename="invoice.csv"' in download.headers["content-disposition"]
+    assert download.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in download.headers["content-security-policy"]
     ui_http.cookies.clear()
     assert (await ui_http.get(link.group(1))).status_code == 303  # no session, no file
 
