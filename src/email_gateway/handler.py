@@ -213,7 +213,7 @@ class GatewayHandler:
         targets = {target.process_id: target for target in accepted.values()}
         if any(t.check_from for t in targets.values()):
             # The run records the From address as its sender: it must be the one checked.
-            if len(parsed.from_addresses) > 1:
+            if len(parsed.from_addresses) > 1 or parsed.from_headers > 1:
                 return replies.FROM_NOT_ALONE
             if parsed.from_addresses != [(sender or "").lower()]:
                 return replies.FROM_MISMATCH

@@ -33,7 +33,8 @@ class Attachment:
 class ParsedEmail:
     subject: str = ""
     sender: str | None = None  # the From header's address
-    from_addresses: list[str] = field(default_factory=list)
+    from_addresses: list[str] = field(default_factory=list)  # the first From header's
+    from_headers: int = 0  # how many From headers there are (RFC 5322: exactly one)
     to: list[str] = field(default_factory=list)
     cc: list[str] = field(default_factory=list)
     date: str | None = None
@@ -162,6 +163,7 @@ def parse_message(raw: bytes, *, quick: bool = False) -> ParsedEmail:
         message_id=_header(message, budget, "Message-ID") or None,
     )
     parsed.sender = parsed.from_addresses[0] if parsed.from_addresses else None
+    parsed.from_headers = sum(1 for key, _ in message.raw_items() if key.lower() == "from")
     texts: list[str] = []
     htmls: list[str] = []
     for part in _leaves(message):

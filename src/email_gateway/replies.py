@@ -14,7 +14,7 @@ UNKNOWN_RECIPIENT = "550 5.1.1 Recipient address rejected: no such mailbox"
 SENDER_NOT_PERMITTED = "550 5.7.1 Sender is not allowed to start runs of this process"
 FROM_MISMATCH = "550 5.7.1 The From header does not match the envelope sender"
 FROM_NOT_ALONE = (
-    "550 5.7.1 The From header must carry the envelope sender alone, not several addresses"
+    "550 5.7.1 The message must have one From header carrying the envelope sender alone"
 )
 NO_ALIGNED_DKIM = "550 5.7.20 No passing DKIM signature aligned with the From domain"
 NOT_PUBLISHED = "550 5.2.1 The process has no published revision to run yet"

@@ -14,7 +14,7 @@ import pytest
 from email_gateway.server import Gateway
 from openruns.settings import Settings
 from tests.helpers.api import create_process, wait_for_state
-from tests.helpers.smtp import make_message, send
+from tests.helpers.smtp import as_bytes, make_message, send
 
 SIMPLE = {"outputs": {"subject": "{{ inputs.email.subject }}"}}
 
@@ -114,6 +114,16 @@ async def test_members_and_restricted_need_the_envelope_sender_alone_in_from(
             delivery = await send(gateway.port, "joe@corp.test", address, message)
             assert delivery.code == 550 and delivery.text.startswith("5.7.1"), delivery
             assert "envelope sender alone" in delivery.text
+        # Two From headers (RFC 5322 allows one): the first checked, the second shown by mail
+        # clients that read the last.
+        raw = as_bytes(make_message("joe@corp.test", address, subject="two froms"))
+        twice = raw.replace(
+            b"From: joe@corp.test\r\n", b"From: joe@corp.test\r\nFrom: ceo@bank.test\r\n", 1
+        )
+        assert twice.count(b"From: ") == 2
+        delivery = await send(gateway.port, "joe@corp.test", address, twice)
+        assert delivery.code == 550 and delivery.text.startswith("5.7.1"), delivery
+        assert "one From header" in delivery.text
         alone = make_message("Joe <Joe@Corp.test>", address, subject="alone")
         delivery = await send(gateway.port, "joe@corp.test", address, alone)
         assert delivery.code == 250, delivery
