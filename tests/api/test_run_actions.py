@@ -3,12 +3,14 @@ unarchive, add test case, cancel — per-run results, never a failed call for on
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 from temporalio.client import Client
 
 from openruns import search_attributes as attrs
 from openruns.models import ProcessRunInput
-from openruns.services.runs import launch
+from openruns.services.runs import WORKFLOW_TYPE, launch, start_options
 from openruns.settings import Settings
 from openruns.states import Stage, Trigger
 from tests.helpers import assert_eventually
@@ -207,3 +209,57 @@ async def test_rerun_of_a_scheduled_run_uses_the_revision_it_resolved(
     done = await wait_for_state(api, result["run"]["id"])
     assert done["outputs"] == {"amount": 3, "version": 1} and done["revision"] == 1
     assert (done["trigger"], done["schedule_id"], done["name"]) == ("manual", None, "nightly")
+
+
+async def test_rerun_of_a_scheduled_run_that_never_started_runs_the_published_revision(
+    api: httpx.AsyncClient, worker: object, client: Client, settings: Settings
+) -> None:
+    """A scheduled run that timed out before any worker picked it up never resolved a
+    revision; re-running it does what its schedule would do now (SPEC: re-run works for runs
+    in any final state)."""
+    process = await create_process(api, CHECK, publish=True)
+    scheduled = ProcessRunInput(
+        process_id=process["id"], process_name=process["name"], stage=Stage.PUBLISHED,
+        inputs={"amount": 5}, trigger=Trigger.SCHEDULE, name="nightly", schedule_id="sch-2",
+    )  # fmt: skip
+    run_id = "run-never-started-" + process["id"]
+    await client.start_workflow(
+        WORKFLOW_TYPE,
+        scheduled,
+        id=run_id,
+        task_queue="nobody-polls-this",
+        execution_timeout=timedelta(seconds=1),
+        **start_options(scheduled),
+    )
+    original = await wait_for_state(api, run_id)
+    assert (original["state"], original["revision"]) == ("TimedOut", None)
+    await api.put(
+        f"/v2/processes/{process['id']}/draft", json={"definition": {**CHECK, "outputs": {"v": 2}}}
+    )
+    await api.post(f"/v2/processes/{process['id']}/publish")
+
+    [result] = await act(api, "rerun", [run_id])
+    assert result["ok"], result
+    done = await wait_for_state(api, result["run"]["id"])
+    assert (done["state"], done["revision"], done["outputs"]) == ("Succeeded", 2, {"v": 2})
+    assert done["inputs"] == {"amount": 5} and done["rerun_of"] == run_id
+
+
+async def test_runs_of_a_deleted_process_are_not_re_run(
+    api: httpx.AsyncClient, worker: object, client: Client, settings: Settings
+) -> None:
+    process = await create_process(api, CHECK, publish=True)
+    by_api = await wait_for_state(
+        api, (await start_run(api, process["id"], inputs={"amount": 1}))["id"]
+    )
+    scheduled = ProcessRunInput(
+        process_id=process["id"], process_name=process["name"], stage=Stage.PUBLISHED,
+        inputs={"amount": 2}, trigger=Trigger.SCHEDULE, name="nightly", schedule_id="sch-3",
+    )  # fmt: skip
+    await launch(client, settings, "run-sched-deleted-" + process["id"], scheduled)
+    by_schedule = await wait_for_state(api, "run-sched-deleted-" + process["id"])
+    assert (await api.delete(f"/v2/processes/{process['id']}")).status_code == 204
+
+    results = await act(api, "rerun", [by_api["id"], by_schedule["id"]])
+    assert [(r["ok"], r["status"]) for r in results] == [(False, 404), (False, 404)], results
+    assert all(process["id"] in r["error"] for r in results)

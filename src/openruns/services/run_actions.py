@@ -17,9 +17,9 @@ from openruns.ids import new_id, stable_id
 from openruns.models import Run
 from openruns.run_actions import RunAction, RunActionResult, RunActionsRequest
 from openruns.services import archive, run_list, runs, test_cases
-from openruns.services.processes import load_definition
+from openruns.services.processes import load_definition, revision_for_stage
 from openruns.settings import Settings
-from openruns.states import Trigger
+from openruns.states import Stage, Trigger
 from openruns.store import Database
 from openruns.store import processes as process_repo
 from openruns.store.tables import ApiKeyRow
@@ -39,6 +39,10 @@ async def rerun(
 ) -> Run:
     """Start ``new_run_id`` with the same process, stage, revision, inputs and files.
 
+    A scheduled run resolved its revision when it started; one that ended before that
+    (cancelled or timed out while Pending) runs the revision published now, as its schedule
+    would. The runs of a deleted process are not re-run (404), whichever way they started.
+
     ``replay``: ``new_run_id`` may exist already (an idempotent retry); answer with it.
     """
     original, run_input = await runs.run_with_input(client, settings, run_id)
@@ -46,13 +50,18 @@ async def rerun(
         raise Conflict(
             f"run is {original.state}; only finished runs can be re-run (cancel it first)"
         )
-    if run_input.definition is None:  # a scheduled run pinned its revision when it fired
-        if original.revision is None:
-            raise Conflict("the run ended before it resolved a revision; start a new run instead")
-        async with database.session() as session:
+    async with database.session() as session:
+        await process_repo.get_process(session, run_input.process_id)  # 404 once deleted
+        revision = None
+        if run_input.definition is not None:
+            pass  # the run carries its definition and revision
+        elif original.revision is None:
+            revision = await revision_for_stage(session, run_input.process_id, Stage.PUBLISHED)
+        else:
             revision = await process_repo.get_revision(
                 session, run_input.process_id, original.revision
             )
+    if revision is not None:
         inputs = resolve_inputs(load_definition(revision), run_input.inputs)
         run_input = run_input.model_copy(
             update={
