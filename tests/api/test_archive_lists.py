@@ -128,3 +128,88 @@ async def test_default_list_with_most_runs_archived(
     assert listed[0] == awake["id"]
 
     await act(api, "cancel", [awake["id"], sleeper["id"]])
+
+
+async def test_archived_list_behind_many_unfinished_archived_runs(
+    api: httpx.AsyncClient,
+    worker: object,
+    client: Client,
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``archived=true`` lists runs that were archived while running and have closed since,
+    however many archived runs newer than them are still running. Their close (which orders
+    them) used to be looked up only for the ``WINDOW`` most recently archived such runs, the
+    same unfinished ones on every call, so the older ones never showed. The list now walks
+    every run whose close it does not know, a window per query, and records the closes it
+    meets on the way; a page still costs at most ``MAX_QUERIES`` queries."""
+    monkeypatch.setattr(run_windows, "WINDOW", 4)
+    monkeypatch.setattr(run_windows, "MAX_QUERIES", 2)
+    pid = (await create_process(api, NAP))["id"]
+    # Two triggers, so that each of the two lists below meets runs whose close is unknown.
+    shorts = {
+        trigger: [await start_run(api, pid, inputs={"nap": 3}, trigger=trigger) for _ in range(3)]
+        for trigger in ("manual", "api")
+    }
+    short_ids = [run["id"] for runs in shorts.values() for run in runs]
+    assert all(
+        r["ok"] and r["run"]["state"] != "Succeeded" for r in await act(api, "archive", short_ids)
+    )
+    longs = {
+        trigger: [await start_run(api, pid, inputs={"nap": 600}, trigger=trigger) for _ in range(6)]
+        for trigger in ("manual", "api")
+    }
+    long_ids = [run["id"] for runs in longs.values() for run in runs]
+    assert all(r["ok"] for r in await act(api, "archive", long_ids))
+    await assert_eventually(
+        lambda: client.count_workflows(f"ProcessId = '{pid}' AND ExecutionStatus = 'Completed'"),
+        lambda count: count.count == len(short_ids),
+        timeout=30,
+    )
+    async with database.session() as session:
+        rows = await rows_for(session, short_ids)
+    assert all(row.closed_at is None for row in rows.values()), "archived while running"
+
+    queries: list[int] = []
+    page = run_windows.Windows.page
+
+    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        queries[-1] += 1
+        return await page(self, *args, **kwargs)
+
+    monkeypatch.setattr(run_windows.Windows, "page", counted)
+
+    async def archived_list(**params: Any) -> list[str]:
+        ids: list[str] = []
+        token: str | None = None
+        for _ in range(100):
+            queries.append(0)
+            extra: dict[str, str] = {"continuation_token": token} if token else {}
+            response = await api.get(
+                "/v2/runs", params={"archived": "true", "limit": 3, **params, **extra}
+            )
+            assert response.status_code == 200, response.text
+            assert queries[-1] <= run_windows.MAX_QUERIES, "a page stays bounded"
+            body = response.json()
+            assert all(run["archived"] for run in body["items"])
+            ids += [run["id"] for run in body["items"]]
+            token = body["continuation_token"]
+            if token is None:
+                return ids
+        raise AssertionError("the list did not end")
+
+    def ids_of(runs: list[dict[str, Any]]) -> list[str]:
+        return [run["id"] for run in runs]
+
+    # archived=all is the plain visibility listing: newest close first.
+    closed_order = await list_ids(api, process_id=pid, archived="all", state="Succeeded")
+    manual = await archived_list(trigger="manual")
+    assert sorted(manual[:6]) == sorted(ids_of(longs["manual"]))  # unfinished first
+    assert manual[6:] == [i for i in closed_order if i in ids_of(shorts["manual"])]
+    succeeded = await archived_list(trigger="api", state="Succeeded")
+    assert succeeded == [i for i in closed_order if i in ids_of(shorts["api"])]
+    assert await archived_list(process_id=pid, state="Succeeded") == closed_order
+    everything = await archived_list(process_id=pid)
+    assert sorted(everything[:12]) == sorted(long_ids) and everything[12:] == closed_order
+
+    await act(api, "cancel", long_ids)

@@ -62,10 +62,11 @@ async def test_archive_flags_are_idempotent_and_versioned(store: Database) -> No
 async def test_closes_of_runs_archived_while_running(store: Database) -> None:
     async with store.session() as session:
         await archives.set_archived(session, [_target("run-r", None)], True)
-        assert [run_id for run_id, _ in await archives.unresolved(session, 10)] == ["run-r"]
+        page = await archives.archived_page(session, archives.Scope(), None, 10, closed=False)
+        assert [row.run_id for row in page] == ["run-r"]
         await archives.record_closed(session, {"run-r": ("Failed", T0)})
     async with store.session() as session:
-        assert await archives.unresolved(session, 10) == []
+        assert await archives.archived_page(session, archives.Scope(), None, 10, closed=False) == []
         scope = archives.Scope(state="Failed")
         assert await archives.closed_window(session, scope, None, 10) == [("run-r", T0)]
         assert await archives.any_archived(session, archives.Scope(process_id="proc-a"))

@@ -2,11 +2,12 @@
 
 Every list is in visibility order: unfinished runs first, then the most recently closed.
 ``archived=all`` is the plain visibility listing. ``archived=true`` pages through the archive
-rows in the database (archived unfinished runs, then archived closed runs by close time) and
-asks Temporal for each page's runs with one ``WorkflowId IN (...)`` query, bounded by the
-page's close times so visibility seeks instead of scanning. ``archived=false`` (the default)
-must leave archived runs out *inside* the visibility query, or one page could scan the whole
-history:
+rows in the database (archived runs whose close is not recorded, then archived closed runs by
+close time) and asks Temporal for each page's runs with one ``WorkflowId IN (...)`` query,
+bounded by the page's close times so visibility seeks instead of scanning; the first phase
+records the close of those runs that have closed since they were archived, so the second
+lists them. ``archived=false`` (the default) must leave archived runs out *inside* the
+visibility query, or one page could scan the whole history:
 
 1. Unfinished runs: ``ExecutionStatus = 'Running' AND RunArchived IS NULL`` — a running run
    carries the ``RunArchived`` search attribute (set by a signal when it is archived).
@@ -37,10 +38,11 @@ from openruns.errors import InvalidInput, error_detail
 from openruns.models import Page, Run
 from openruns.pagination import decode_token, encode_token
 from openruns.run_actions import ArchivedFilter
-from openruns.services import runs, visibility
+from openruns.services import run_windows, runs
 from openruns.services.archive import SAFE_ID, quoted, with_flags
-from openruns.services.run_windows import MAX_QUERIES, MICROSECOND, Cursor, Windows, at
+from openruns.services.run_windows import MICROSECOND, Cursor, Windows, at
 from openruns.settings import Settings
+from openruns.states import run_state
 from openruns.store import Database
 from openruns.store import archives as repo
 from openruns.store.tables import RunArchiveRow
@@ -123,29 +125,24 @@ async def _unarchived(windows: Windows, limit: int, state: dict[str, Any]) -> Fo
 
 async def _archived_only(windows: Windows, limit: int, state: dict[str, Any]) -> Found:
     """Archived runs in the same order as every list (unfinished first, then the most recently
-    closed): a page of ids from the database, then one ``WorkflowId IN (...)`` query for them
-    (which applies every other filter) — bounded by the page's close times, so visibility
-    seeks to them instead of scanning."""
+    closed): pages of ids from the database, then one ``WorkflowId IN (...)`` query for each
+    (which applies every other filter) — bounded by the page's close times for closed runs,
+    so visibility seeks to them instead of scanning. At most ``MAX_QUERIES`` queries a page."""
     wanted = windows.filters.state
-    phase = state.get("p") or ("c" if wanted and wanted.is_final else "o")
+    budget = run_windows.MAX_QUERIES
     kept: list[WorkflowExecution] = []
-    await windows.record_closes()
-    if phase == "o":
+    if (state.get("p") or "o") == "o":
         after = (state["a"], state["i"]) if state.get("a") else None
-        async with windows.database.session() as session:
-            rows = await repo.archived_page(
-                session, windows.unfinished_scope, after, limit, closed=False
-            )
-        kept = await _fetch(windows, rows, "ExecutionStatus = 'Running'")
-        if len(rows) == limit:
-            last_at = rows[-1].archived_at
-            assert last_at is not None
-            return kept, {"p": "o", "a": last_at.isoformat(), "i": rows[-1].run_id}
+        kept, cursor, budget = await _not_known_closed(windows, limit, after, budget)
+        if cursor is not None:
+            return kept, {"p": "o", "a": cursor[0].isoformat(), "i": cursor[1]}
         if wanted and not wanted.is_final:
             return kept, None
+        if not budget or len(kept) >= limit:
+            return kept, {"p": "c"}
         state = {}
     after = (state["b"], state["i"]) if state.get("b") else None
-    for _ in range(MAX_QUERIES):
+    for _ in range(budget):
         need = limit - len(kept)
         async with windows.database.session() as session:
             rows = await repo.archived_page(session, windows.closed_scope, after, need, closed=True)
@@ -163,15 +160,64 @@ async def _archived_only(windows: Windows, limit: int, state: dict[str, Any]) ->
     return kept, {"p": "c", "b": after[0].isoformat(), "i": after[1]}
 
 
+async def _not_known_closed(
+    windows: Windows, limit: int, after: tuple[datetime, str] | None, budget: int
+) -> tuple[list[WorkflowExecution], tuple[datetime, str] | None, int]:
+    """The first phase of ``archived=true``: every archived run whose close the database does
+    not know (archived while running), most recently archived first, whatever their number.
+    Visibility is asked for their status: the unfinished ones are listed (unless the filter
+    wants a final state) and the closed ones get their close recorded, which puts them in
+    the second phase, by close time. Up to ``limit`` runs, the cursor to go on from (None
+    once every such run has been seen) and what is left of ``budget``.
+
+    Closes are recorded here, as the list walks these runs, rather than ahead of every page
+    (that checked the 500 most recently archived of them, the same unfinished ones on every
+    call, and never reached a run that closed behind them), so each page walks on from its
+    cursor at a bounded cost. The closed phase could not take such a run in by itself: its
+    close time, the order of that phase, is what is unknown."""
+    listing = windows.filters.state is None or not windows.filters.state.is_final
+    kept: list[WorkflowExecution] = []
+    size = limit if listing else run_windows.WINDOW
+    while budget:
+        budget -= 1
+        async with windows.database.session() as session:
+            rows = await repo.archived_page(
+                session, windows.unfinished_scope, after, size, closed=False
+            )
+        executions = await _fetch(windows, rows)
+        closes, last = {}, None
+        for execution in executions:
+            state = run_state(execution.status, None)
+            if state.is_final and execution.close_time is not None:
+                closes[execution.id] = (state.value, execution.close_time)
+            elif listing and len(kept) < limit:
+                kept.append(execution)
+                last = execution.id
+        if closes:
+            async with windows.database.session() as session:
+                await repo.record_closed(session, closes)
+        if len(rows) < size:
+            return kept, None, budget
+        if len(kept) >= limit:  # go on after the last run listed
+            row = next(row for row in rows if row.run_id == last)
+        else:  # bigger windows from here on: these rows were mostly closed runs
+            row, size = rows[-1], run_windows.WINDOW
+        assert row.archived_at is not None
+        after = (row.archived_at, row.run_id)
+        if len(kept) >= limit:
+            break
+    return kept, after, budget
+
+
 async def _fetch(
-    windows: Windows, rows: list[RunArchiveRow], clause: str
+    windows: Windows, rows: list[RunArchiveRow], clause: str | None = None
 ) -> list[WorkflowExecution]:
     """The runs of ``rows`` that match the filters and ``clause``, in the order of ``rows``."""
     ids = [row.run_id for row in rows if SAFE_ID.match(row.run_id)]
     if not ids:
         return []
-    query = f"{windows.base} AND {clause} AND WorkflowId IN ({quoted(ids)})"
-    found = {e.id: e for e in (await visibility.page(windows.client, query, len(ids)))[0]}
+    clauses = [windows.base, *([clause] if clause else []), f"WorkflowId IN ({quoted(ids)})"]
+    found = {e.id: e for e in (await windows.page(" AND ".join(clauses), len(ids)))[0]}
     return [found[run_id] for run_id in ids if run_id in found]
 
 

@@ -17,7 +17,6 @@ WINDOW = 500  # archived runs excluded by one visibility query (its NOT IN list;
 MAX_QUERIES = 5  # visibility queries for one page
 MICROSECOND = timedelta(microseconds=1)  # the precision of visibility times
 OPEN = "ExecutionStatus = 'Running'"
-SKEW = timedelta(minutes=5)
 Page = tuple[list[WorkflowExecution], bytes | None]
 
 
@@ -88,30 +87,6 @@ class Windows:
         page, next_token = await self.page(query, size, token)
         archived = await self.archived(page)
         return [e for e in page if e.id not in archived], next_token
-
-    async def record_closes(self) -> None:
-        """Record the close of runs that were archived while running (``archived=true`` lists
-        them by close time; the default list records them when a page meets them)."""
-        async with self.database.session() as session:
-            rows = await repo.unresolved(session, WINDOW)
-        ids = [run_id for run_id, _ in rows if SAFE_ID.match(run_id)]
-        if not ids:
-            return
-        # Such a run closed after it was archived (give or take clock skew): a lower bound
-        # on CloseTime lets visibility seek instead of scanning the whole history.
-        since = min(archived_at for _, archived_at in rows) - SKEW
-        query = (
-            f"WorkflowId IN ({quoted(ids)}) AND ExecutionStatus != 'Running' "
-            f"AND CloseTime >= {at(since)}"
-        )
-        closes = {}
-        for execution in (await self.page(query, len(ids)))[0]:
-            state = run_state(execution.status, None)
-            if state.is_final and execution.close_time is not None:
-                closes[execution.id] = (state.value, execution.close_time)
-        if closes:
-            async with self.database.session() as session:
-                await repo.record_closed(session, closes)
 
     async def _window(self, before: datetime | None) -> tuple[list[str], datetime | None]:
         """The archived runs to exclude below ``before``, and the window's lower bound."""

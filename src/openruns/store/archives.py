@@ -158,17 +158,6 @@ async def any_archived(session: AsyncSession, scope: Scope) -> bool:
     return bool(await read(session, _scoped(select(RunArchiveRow.run_id), scope).limit(1)))
 
 
-async def unresolved(session: AsyncSession, limit: int) -> list[tuple[str, datetime]]:
-    """Archived runs not known to have closed (archived while running), with ``archived_at``."""
-    query = (
-        select(RunArchiveRow.run_id, RunArchiveRow.archived_at)
-        .where(RunArchiveRow.archived.is_(True), RunArchiveRow.closed_at.is_(None))
-        .order_by(RunArchiveRow.archived_at.desc())
-        .limit(limit)
-    )
-    return [(run_id, at) for run_id, at in await session.execute(query) if at is not None]
-
-
 async def record_closed(session: AsyncSession, closes: dict[str, tuple[str, datetime]]) -> None:
     """Store the final state and close time of runs that were archived while running."""
     for row in (await rows_for(session, closes)).values():
