@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from contextlib import suppress
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.client import Client, WorkflowExecution
@@ -48,6 +48,9 @@ from openruns.store import archives as repo
 from openruns.store.tables import RunArchiveRow
 
 Found = tuple[list[WorkflowExecution], dict[str, Any] | None]  # runs, next token state
+# Runs listed that closed in the same microsecond, carried in a token (``Cursor.seen``): a
+# handful at most; a NOT IN list the size of a window, as a visibility query takes.
+MAX_SEEN = 500
 
 
 def _bad_token(message: str, detail: str) -> InvalidInput:
@@ -55,7 +58,8 @@ def _bad_token(message: str, detail: str) -> InvalidInput:
 
 
 def _parse(token: str, key: str) -> dict[str, Any]:
-    """The typed state inside ``token``; 422 for a token of another query or not ours."""
+    """The typed state inside ``token``; 422 for a token of another query or not ours (every
+    field is checked: a value of the wrong type or shape must not reach a query)."""
     state = decode_token(token)
     if state.get("q") != key:
         raise _bad_token(
@@ -63,17 +67,43 @@ def _parse(token: str, key: str) -> dict[str, Any]:
             "filters changed since it was issued",
         )
     try:
+        seen = state.get("s") or []
+        if not isinstance(seen, list) or len(seen) > MAX_SEEN:
+            raise ValueError("s")
         return {
-            "m": state.get("m"),
-            "p": state.get("p"),
-            "t": bytes.fromhex(state["t"]) if state.get("t") else None,
-            "b": datetime.fromisoformat(state["b"]) if state.get("b") else None,
-            "s": [str(run_id) for run_id in state.get("s") or []],
-            "a": datetime.fromisoformat(state["a"]) if state.get("a") else None,
-            "i": str(state.get("i") or ""),
+            "m": _one_of(state.get("m"), "p", "w"),
+            "p": _one_of(state.get("p"), "o", "c"),
+            "t": bytes.fromhex(state["t"]) if state.get("t") is not None else None,
+            "b": _moment(state.get("b")),
+            "s": [_text(run_id) for run_id in seen],
+            "a": _moment(state.get("a")),
+            "i": _text(state.get("i") or ""),
         }
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise _bad_token("invalid continuation_token", "not a token this API issued") from None
+
+
+def _one_of(value: Any, *choices: str) -> str | None:
+    if value is not None and value not in choices:
+        raise ValueError(value)
+    return value
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    return value
+
+
+def _moment(value: Any) -> datetime | None:
+    """A time of the token in UTC: visibility refuses one without a zone, and the store
+    compares UTC times."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(_text(value))
+    if moment.tzinfo is None:
+        raise ValueError(value)
+    return moment.astimezone(UTC)
 
 
 def _closed_token(cursor: Cursor | None) -> dict[str, Any] | None:

@@ -709,12 +709,18 @@ async def list_runs(
     temporal_token = None
     if token:
         state = decode_token(token)
-        if state.get("q") != query_hash or not isinstance(state.get("t"), str):
+        if state.get("q") != query_hash:
             raise InvalidInput(
                 "this continuation_token belongs to a different query",
                 [error_detail(("continuation_token",), "filters changed since it was issued")],
             )
-        temporal_token = bytes.fromhex(state["t"])
+        try:
+            temporal_token = bytes.fromhex(state["t"])
+        except (KeyError, TypeError, ValueError):  # tampered with: not hex, not a string
+            raise InvalidInput(
+                "invalid continuation_token",
+                [error_detail(("continuation_token",), "not a token this API issued")],
+            ) from None
     executions, page_token = await visibility.page(client, query, limit, temporal_token)
     items = [run_summary(e, settings, client) for e in executions]
     next_token = None
