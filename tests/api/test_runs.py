@@ -207,6 +207,35 @@ async def test_pending_until_a_worker_polls(
     assert done["state"] == "Succeeded"
 
 
+async def test_a_run_no_worker_ever_took_has_no_start_time(
+    api: httpx.AsyncClient, client: Client, settings: Settings, database: Database
+) -> None:
+    """started_at means picked up by a worker (SPEC): a run that timed out or was terminated
+    while Pending has none; one that finished in its first task started when it ended."""
+    timeout = {**INVOICE, "timeout": 1}
+    process = await create_process(api, timeout)
+    idle = await start_run(api, process["id"], inputs={"customer": "x"})  # nobody polls yet
+    stopped = await start_run(api, process["id"], inputs={"customer": "y"})
+    await client.get_workflow_handle(stopped["id"]).terminate("stop")
+    assert (await wait_for_state(api, idle["id"]))["state"] == "TimedOut"
+    async with worker_for(client, settings, database):
+        quick = await wait_for_state(
+            api, (await start_run(api, process["id"], inputs={"customer": "z"}))["id"]
+        )
+    assert quick["state"] == "Succeeded" and quick["started_at"] is not None
+
+    listed = await assert_eventually(
+        lambda: api.get("/v2/runs", params={"process_id": process["id"], "limit": 10}),
+        lambda response: len(response.json()["items"]) == 3,
+    )
+    by_id = {run["id"]: run for run in listed.json()["items"]}
+    for run_id, state in ((idle["id"], "TimedOut"), (stopped["id"], "Cancelled")):
+        for run in (await get_run(api, run_id), by_id[run_id]):
+            assert (run["state"], run["started_at"]) == (state, None), run
+            assert run["ended_at"] is not None
+    assert by_id[quick["id"]]["started_at"] == quick["started_at"] == quick["ended_at"]
+
+
 async def test_revision_is_pinned_when_the_draft_changes(
     api: httpx.AsyncClient, worker: object
 ) -> None:

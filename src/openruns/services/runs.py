@@ -310,6 +310,9 @@ async def start_run(
 # ---- reading -------------------------------------------------------------------------------
 
 
+_NEVER_PICKED_UP = 3  # history events of a run closed before its first task started
+
+
 def _from_execution(execution: WorkflowExecution, memo: dict[str, Any], settings: Settings) -> Run:
     return _run_record(
         execution.id,
@@ -319,6 +322,7 @@ def _from_execution(execution: WorkflowExecution, memo: dict[str, Any], settings
         execution.close_time,
         memo,
         settings,
+        execution.history_length,
     )
 
 
@@ -330,12 +334,19 @@ def _run_record(
     close_time: datetime | None,
     memo: dict[str, Any],
     settings: Settings,
+    history_length: int,
 ) -> Run:
     # One dict instead of ``sa.get`` per field: a typed collection's ``get`` is a linear scan
     # comparing keys as dataclasses, ten times per record.
     values: dict[SearchAttributeKey[Any], Any] = {pair.key: pair.value for pair in sa}
     state = run_state(status, values.get(attrs.RUN_STATE))
     email = memo.get("email")
+    # A run that finished within its first workflow task never upserted its start: its start
+    # is its end. One that timed out or was terminated before any worker took it (its history
+    # is the start, the first task scheduled, the close) never started at all.
+    started_at = values.get(attrs.RUN_STARTED_AT)
+    if started_at is None and state.is_final and history_length > _NEVER_PICKED_UP:
+        started_at = close_time
     return Run(
         id=run_id,
         name=memo.get("name"),
@@ -345,8 +356,7 @@ def _run_record(
         state=state,
         trigger=values.get(attrs.RUN_TRIGGER),
         created_at=start_time,
-        # A run that finished within its first workflow task never upserted its start.
-        started_at=values.get(attrs.RUN_STARTED_AT) or (close_time if state.is_final else None),
+        started_at=started_at,
         ended_at=close_time,
         rerun_of=values.get(attrs.RERUN_OF),
         schedule_id=values.get(attrs.SCHEDULE_ID),
@@ -624,6 +634,7 @@ async def _from_history(
         close.event_time.ToDatetime(UTC),
         memo,
         settings,
+        close.event_id,
     )
     if run_input is None and started.input.payloads:
         [run_input] = await client.data_converter.decode(started.input.payloads, [ProcessRunInput])
