@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+MIN_API_KEY_LENGTH = 20  # characters of an operator's own OPENRUNS_API_KEY
+
 
 def _split_csv(value: object) -> object:
     if isinstance(value, str):
@@ -190,6 +192,20 @@ class Settings(BaseSettings):
     _split = field_validator("http_allow", "email_member_domains", "plugins", mode="before")(
         _split_csv
     )
+
+    @field_validator("api_key", mode="after")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        # Keys are checked as fast as they come (no lockout), so a guessable one is an open
+        # door; the keys OpenRuns makes are 256 random bits.
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < MIN_API_KEY_LENGTH:
+            raise ValueError(
+                f"an API key must be at least {MIN_API_KEY_LENGTH} characters: make one with "
+                "`openssl rand -hex 24`"
+            )
+        return value
 
     @model_validator(mode="after")
     def _client_cert_needs_key(self) -> Settings:
