@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from api.routes.runs import MAX_WAIT_SECONDS
 from openruns.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,3 +66,18 @@ def test_haproxy_accepts_the_configuration() -> None:
         ["haproxy", "-c", "-f", str(CONFIG)], capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _seconds(value: str) -> float:
+    number, unit = re.fullmatch(r"(\d+)(ms|s|m|h)?", value).groups()  # type: ignore[union-attr]
+    return int(number) * {"ms": 0.001, "s": 1, None: 0.001, "m": 60, "h": 3600}[unit]
+
+
+def test_http_timeouts_outlast_the_longest_waiting_request() -> None:
+    """A request may wait up to MAX_WAIT_SECONDS for its run; the proxy must not answer 504
+    first (the run has started by then, and a retry without a key would start another)."""
+    defaults = dict(
+        line.split()[1:3] for line in _sections()["defaults"] if line.startswith("timeout")
+    )
+    for name in ("client", "server"):
+        assert _seconds(defaults[name]) >= MAX_WAIT_SECONDS + 15, (name, defaults[name])

@@ -18,6 +18,10 @@ from openruns.states import RunState, Stage, Trigger
 
 RunIdPath = Annotated[str, Path(pattern=service.SAFE_VALUE, description="A run id.")]
 
+# The longest a request may wait for its run; a proxy in front must allow longer
+# (deploy/haproxy.cfg).
+MAX_WAIT_SECONDS = 60
+
 router = APIRouter(route_class=JsonRoute, tags=["runs"])
 
 
@@ -31,7 +35,8 @@ async def start_run(
     api_key: ApiKeyDep,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
     wait: Annotated[
-        float, Query(ge=0, le=60, description="Seconds to wait for the run to finish.")
+        float,
+        Query(ge=0, le=MAX_WAIT_SECONDS, description="Seconds to wait for the run to finish."),
     ] = 0,
 ) -> Run:
     """Start a run; the same ``Idempotency-Key`` again returns the same run.
@@ -106,7 +111,8 @@ async def get_run(
     settings: SettingsDep,
     _: ApiKeyDep,
     wait: Annotated[
-        float, Query(ge=0, le=60, description="Seconds to wait for the run to finish.")
+        float,
+        Query(ge=0, le=MAX_WAIT_SECONDS, description="Seconds to wait for the run to finish."),
     ] = 0,
 ) -> Run:
     """One run with inputs, outputs, error and step timeline; ``wait`` long-polls for the end."""
