@@ -33,6 +33,7 @@ PUBLIC = {
     ("GET", "/docs"): "renders /openapi.json",
     ("GET", "/docs/oauth2-redirect"): "part of /docs",
     ("GET", "/redoc"): "renders /openapi.json",
+    ("GET", "/"): "redirects a browser to the web UI, which asks for a login itself",
     ("GET", "/ui/login"): "the web UI's login page",
     ("POST", "/ui/login"): "exchanges a key for a session; wrong keys are refused (tests/ui)",
     ("GET", "/ui/static/"): "the web UI's CSS and JavaScript",

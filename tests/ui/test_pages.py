@@ -110,6 +110,8 @@ async def test_errors_under_ui_are_pages(ui_http: httpx.AsyncClient, api_key: st
     assert bad_filter.status_code in (404, 422) and "<html" in bad_filter.text
     api_errors = await ui_http.get("/v2/runs/run-x")
     assert api_errors.headers["content-type"] == "application/json"  # the API keeps JSON
+    home = await ui_http.get("/", follow_redirects=False)  # the address the banner prints
+    assert (home.status_code, home.headers["location"]) == (303, "/ui")
 
 
 async def test_publish_pages_of_runs_and_actions_without_javascript(

@@ -64,6 +64,12 @@ def mount_ui(app: FastAPI) -> None:
     """Add the UI's routes and static files, and show errors under /ui as pages."""
     for router in (auth.router, processes.router, run_form.router, runs.router, test_suite.router):
         app.include_router(router)
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        """A browser opening the API's address lands on the web UI, not a JSON 404."""
+        return RedirectResponse(PREFIX, status_code=303)
+
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="ui-static")
     for key, handler in list(app.exception_handlers.items()):
         app.exception_handlers[key] = _as_html(handler)
