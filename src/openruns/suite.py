@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -51,6 +51,9 @@ class DiffEntry(BaseModel):
     actual: Any = None
     truncated: bool = Field(
         False, description="expected/actual are the start of their JSON (DiffBudget), not the value"
+    )
+    missing: Literal["expected", "actual"] | None = Field(
+        None, description="The side that has no such output key (its value then reads null)."
     )
 
 
@@ -158,7 +161,12 @@ def compare_outputs(
     if keys is None:
         keys = list(expected) + [key for key in actual if key not in expected]
     return [
-        DiffEntry(key=key, expected=expected.get(key), actual=actual.get(key))
+        DiffEntry(
+            key=key,
+            expected=expected.get(key),
+            actual=actual.get(key),
+            missing="expected" if key not in expected else "actual" if key not in actual else None,
+        )
         for key in keys
         if key not in expected or key not in actual or not _same(expected[key], actual[key])
     ]

@@ -102,11 +102,12 @@ async def test_test_run_command(cli: Cli, api: httpx.AsyncClient, worker: object
     assert passed.exit_code == 0, passed.output
     assert "1 passed, 0 failed, 0 error" in passed.output
 
-    changed = {**GREET, "outputs": {"greeting": "bye {{ inputs.who }}"}}
+    changed = {**GREET, "outputs": {"greeting": "bye {{ inputs.who }}", "extra": None}}
     await api.put(f"/v2/processes/{process['id']}/draft", json={"definition": changed})
     failed = await cli("test", "run", process["id"])
     assert failed.exit_code == 1
     assert 'greeting: expected "hello x", got "bye x"' in failed.output
+    assert "extra: expected no such output, got null" in failed.output
     assert "0 passed, 1 failed, 0 error" in failed.output
 
     unpublished = await cli("test", "run", process["id"], "--stage", "Published")

@@ -96,10 +96,13 @@ async def test_test_cases_are_one_per_run(store: Database) -> None:
         ({"a": True}, {"a": 1}, None, [DiffEntry(key="a", expected=True, actual=1)]),
         ({"a": "1"}, {"a": 1}, None, [DiffEntry(key="a", expected="1", actual=1)]),
         ({"a": [1, {"b": 2}]}, {"a": [1, {"b": 2}]}, None, []),
-        ({"a": 1}, {"a": 1, "new": 0}, None, [DiffEntry(key="new", expected=None, actual=0)]),
-        ({"a": 1}, {}, None, [DiffEntry(key="a", expected=1, actual=None)]),
+        ({"a": 1}, {"a": 1, "new": 0}, None, [DiffEntry(key="new", actual=0, missing="expected")]),
+        ({"a": 1}, {}, None, [DiffEntry(key="a", expected=1, missing="actual")]),
         ({"a": 1, "b": 2}, {"a": 1, "b": 3}, ["a"], []),
-        ({"a": 1}, None, None, [DiffEntry(key="a", expected=1, actual=None)]),
+        ({"a": 1}, None, None, [DiffEntry(key="a", expected=1, missing="actual")]),
+        # a real null is not a missing key
+        ({"a": None}, {}, None, [DiffEntry(key="a", expected=None, missing="actual")]),
+        ({"a": None}, {"a": 0}, None, [DiffEntry(key="a", expected=None, actual=0)]),
     ],
 )
 def test_compare_outputs(expected: dict, actual: object, keys: list | None, diff: list) -> None:

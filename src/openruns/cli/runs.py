@@ -185,9 +185,11 @@ def test_run(
                 f"{result['outcome'].upper():<7} {result['test_case_id']}  run {result['run_id']}"
             )
             for entry in result["diff"]:
-                typer.echo(
-                    f"  {entry['key']}: expected {json.dumps(entry['expected'])}, got {json.dumps(entry['actual'])}"
-                )
+                sides = [
+                    "no such output" if entry.get("missing") == side else json.dumps(entry[side])
+                    for side in ("expected", "actual")
+                ]
+                typer.echo(f"  {entry['key']}: expected {sides[0]}, got {sides[1]}")
             if result.get("error"):
                 typer.echo(f"  {result['error']}")
         totals = report["totals"]
