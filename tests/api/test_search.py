@@ -94,3 +94,23 @@ async def test_long_and_unusual_inputs_still_start_and_keep_their_first_words(
     await assert_eventually(lambda: search("zürich"), lambda ids: ids == {noisy["id"]})
     assert await search("東京") == {cjk["id"]}
     assert await search("noisy zürich") == {noisy["id"]}
+
+
+async def test_accented_words_match_however_they_are_composed(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    """é is one code point or e + a combining accent, depending on the keyboard or the mail
+    client: both spellings find both (NFC on the search text and on ``q``)."""
+    process = await create_process(api, NOTE)
+    pid = process["id"]
+    composed = await start_run(api, pid, name="one", inputs={"customer": "\u00e9cole"})
+    decomposed = await start_run(api, pid, name="two", inputs={"customer": "e\u0301cole"})
+    for run in (composed, decomposed):
+        await wait_for_state(api, run["id"])
+    both = {composed["id"], decomposed["id"]}
+    await assert_eventually(lambda: list_ids(api, process_id=pid), lambda ids: len(ids) == 2)
+    found = {
+        q: set(await list_ids(api, process_id=pid, q=q))
+        for q in ("\u00e9cole", "e\u0301cole", "\u00c9COLE")
+    }
+    assert found == dict.fromkeys(found, both), found

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import re
 import time
+import unicodedata
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -114,12 +115,15 @@ def _search_text(name: str, inputs: dict[str, Any], email: EmailInfo | None) -> 
     # \uXXXX (6 bytes; 12 past the BMP) and a control character the same way.
     kept: list[str] = []
     size = 2  # the quotes
-    for word in _WORD.finditer(" ".join(w for w in words if w)):
-        text = word.group()
-        cost = len(text) + 1 if text.isascii() else sum(_json_char_size(c) for c in text) + 1
+    text = " ".join(w for w in words if w)
+    if not text.isascii():  # é as one character or as e + a combining accent: one spelling
+        text = unicodedata.normalize("NFC", text)
+    for match in _WORD.finditer(text):
+        word = match.group()
+        cost = len(word) + 1 if word.isascii() else sum(_json_char_size(c) for c in word) + 1
         if size + cost > SEARCH_TEXT_LIMIT:
             break
-        kept.append(text)
+        kept.append(word)
         size += cost
     return " ".join(kept)
 
@@ -705,7 +709,8 @@ def build_query(filters: RunFilters) -> str:
         clauses.append(f"({visibility_filter(filters.state)})")
     if filters.schedule_id:
         clauses.append(f"OpenRunsScheduleId = {_literal('schedule_id', filters.schedule_id)}")
-    words = [w for w in _WORD.findall(filters.q or "") if any(c.isalnum() for c in w)]
+    query = unicodedata.normalize("NFC", filters.q or "")  # as the search text is written
+    words = [w for w in _WORD.findall(query) if any(c.isalnum() for c in w)]
     for word in words[:10]:  # each word must occur (README, "HTTP API": `q`)
         clauses.append(f"RunSearch = '{word.replace(chr(39), '')}'")
     return " AND ".join(clauses)
