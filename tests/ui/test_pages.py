@@ -10,7 +10,10 @@ from html import unescape
 import httpx
 from temporalio.client import Client
 
+from api.ui.test_suite import CASES_PER_PAGE, SHOWN_PER_PROCESS
 from openruns.settings import Settings
+from openruns.store import Database
+from openruns.store import test_cases as case_repo
 from tests.helpers.api import create_process, wait_for_state
 from tests.helpers.schedules import create_schedule
 from tests.helpers.ui import log_in
@@ -238,3 +241,46 @@ async def test_a_file_input_uploads_the_file_and_big_bodies_are_refused(
         files={"input.doc": ("big.bin", b"x" * 100_000, "application/octet-stream")},
     )
     assert too_big.status_code == 413 and "larger than" in too_big.text
+
+
+async def test_the_test_suite_page_shows_a_few_cases_per_process_and_pages_the_rest(
+    ui_http: httpx.AsyncClient, api: httpx.AsyncClient, api_key: str, database: Database
+) -> None:
+    """A process with hundreds of test cases does not make the Test Suite page megabytes of
+    HTML: the overview shows the first few of each process, its own page the rest by page."""
+    process = await create_process(api, TYPED)
+    few = await create_process(api, TYPED)
+    async with database.session() as session:
+        for i in range(CASES_PER_PAGE + 5):
+            await case_repo.add(
+                session, process_id=process["id"], source_run_id=f"run-case-{i:03d}",
+                name=f"case {i:03d}", inputs={}, file_ids=[], expected_outputs={"i": i},
+                compare=None, created_by=None,
+            )  # fmt: skip
+        await case_repo.add(
+            session, process_id=few["id"], source_run_id="run-only", name="only one",
+            inputs={}, file_ids=[], expected_outputs={}, compare=None, created_by=None,
+        )  # fmt: skip
+        await session.commit()
+    await log_in(ui_http, api_key)
+
+    def shown(html: str) -> list[str]:
+        return re.findall(r"<td data-label=\"Test case\">(case \d{3})", html)
+
+    overview = await ui_http.get("/ui/test-suite")
+    assert overview.status_code == 200
+    assert shown(overview.text) == [f"case {i:03d}" for i in range(SHOWN_PER_PROCESS)]
+    assert f"({CASES_PER_PAGE + 5} cases)" in overview.text and "only one" in overview.text
+    more = re.search(r'<a href="([^"]+)">All 105 test cases of', overview.text)
+    assert more, "no link to the process's own page"
+
+    first = await ui_http.get(unescape(more.group(1)))
+    assert shown(first.text) == [f"case {i:03d}" for i in range(CASES_PER_PAGE)]
+    assert "only one" not in first.text
+    next_link = re.search(r'<a href="([^"]+)">Next page</a>', first.text)
+    assert next_link, "no next page"
+    second = await ui_http.get(unescape(next_link.group(1)))
+    assert shown(second.text) == [
+        f"case {i:03d}" for i in range(CASES_PER_PAGE, CASES_PER_PAGE + 5)
+    ]
+    assert "Next page" not in second.text

@@ -3,7 +3,7 @@ a test run's results with their diffs, live while it runs."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -16,12 +16,15 @@ from openruns.errors import InvalidInput, NotFound, error_detail
 from openruns.models import Process
 from openruns.services import processes, test_cases, test_runs
 from openruns.states import Stage
+from openruns.store import Database
 from openruns.store import processes as process_repo
 from openruns.store import test_cases as case_repo
 from openruns.suite import MAX_SUITE_PROCESSES, TestCase, TestRun, TestRunCreate
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 MAX_PROCESSES = 1000
+SHOWN_PER_PROCESS = 20  # test cases per process on the overview; the rest on its own page
+CASES_PER_PAGE = 100
 
 
 async def _all_processes(session: AsyncSession) -> list[Process]:
@@ -35,14 +38,34 @@ async def _all_processes(session: AsyncSession) -> list[Process]:
     return found
 
 
-async def _groups(session: AsyncSession) -> list[tuple[Process, list[TestCase]]]:
-    """Every process that has test cases, with its cases (oldest first)."""
-    every = await _all_processes(session)
-    rows = await case_repo.for_processes(session, [p.id for p in every])
+class Group(NamedTuple):
+    """A process on the Test Suite page, with the test cases shown of its ``total``."""
+
+    process: Process
+    cases: list[TestCase]
+    total: int
+    next_token: str | None = None  # the next page of a process's own page
+
+
+async def _groups(session: AsyncSession) -> list[Group]:
+    """Every process that has test cases, with its oldest ``SHOWN_PER_PROCESS`` cases."""
+    totals = await case_repo.counts(session)
+    every = [p for p in await _all_processes(session) if p.id in totals]
+    rows = await case_repo.first_of_each(session, [p.id for p in every], SHOWN_PER_PROCESS)
     cases: dict[str, list[TestCase]] = {}
     for row in rows:
         cases.setdefault(row.process_id, []).append(test_cases.to_model(row))
-    return [(process, cases[process.id]) for process in every if process.id in cases]
+    return [Group(p, cases.get(p.id, []), totals[p.id]) for p in every]
+
+
+async def _one_process(
+    session: AsyncSession, database: Database, process_id: str, token: str | None
+) -> list[Group]:
+    """One process's test cases, a page at a time."""
+    process = await processes.get(session, process_id)
+    found = await test_cases.list_page(database, process_id, CASES_PER_PAGE, token)
+    total = (await case_repo.counts(session)).get(process_id, 0)
+    return [Group(process, found.items, total, found.continuation_token)] if total else []
 
 
 async def _report(session: AsyncSession, report: TestRun | None) -> dict[str, Any]:
@@ -70,13 +93,28 @@ async def test_suite_page(
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    database: DatabaseDep,
     test_run: str | None = None,
+    process_id: str | None = None,
+    continuation_token: str | None = None,
 ) -> Response:
-    groups = await _groups(session)
+    """Every process's first test cases, or (``process_id``) all of one process's, by page."""
+    if process_id:
+        groups = await _one_process(session, database, process_id, continuation_token)
+    else:
+        groups = await _groups(session)
     await session.commit()
     report = await test_runs.get_test_run(temporal, settings, test_run) if test_run else None
     context = await _report(session, report)
-    return page(request, "test_suite.html", ui, nav="test-suite", groups=groups, **context)
+    return page(
+        request,
+        "test_suite.html",
+        ui,
+        nav="test-suite",
+        groups=groups,
+        one_process=process_id,
+        **context,
+    )
 
 
 @router.get("/test-suite/runs/{test_run_id}")

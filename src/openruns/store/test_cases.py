@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,6 +75,34 @@ async def page(
     if after is not None:
         query = query.where(tuple_(TestCaseRow.created_at, TestCaseRow.id) > tuple_(*after))
     query = query.order_by(TestCaseRow.created_at, TestCaseRow.id).limit(limit)
+    return list(await session.scalars(query))
+
+
+async def counts(session: AsyncSession) -> dict[str, int]:
+    """How many test cases each process that has any has."""
+    query = select(TestCaseRow.process_id, func.count()).group_by(TestCaseRow.process_id)
+    return {row[0]: row[1] for row in (await session.execute(query)).all()}
+
+
+async def first_of_each(
+    session: AsyncSession, process_ids: Sequence[str], limit: int
+) -> list[TestCaseRow]:
+    """The oldest ``limit`` test cases of each process, in one query."""
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=TestCaseRow.process_id,
+            order_by=(TestCaseRow.created_at, TestCaseRow.id),
+        )
+        .label("rank")
+    )
+    ranked = select(TestCaseRow.id, rank).where(TestCaseRow.process_id.in_(process_ids)).subquery()
+    query = (
+        select(TestCaseRow)
+        .join(ranked, ranked.c.id == TestCaseRow.id)
+        .where(ranked.c.rank <= limit)
+        .order_by(TestCaseRow.created_at, TestCaseRow.id)
+    )
     return list(await session.scalars(query))
 
 
