@@ -228,6 +228,12 @@ def test_docker_compose_accepts_the_file(docker_compose: list[str], tmp_path: Pa
         config["services"]["setup"]["environment"]["OPENRUNS_API_KEY"] == VALUES["OPENRUNS_API_KEY"]
     )
 
+    assert api_env["OPENRUNS_TEMPORAL_UI_URL"] == "http://localhost:8080"
+    moved = _config(docker_compose, tmp_path, {**VALUES, "TEMPORAL_UI_PORT": "9090"})
+    assert moved.returncode == 0, moved.stderr
+    moved_env = json.loads(moved.stdout)["services"]["api"]["environment"]
+    assert moved_env["OPENRUNS_TEMPORAL_UI_URL"] == "http://localhost:9090"  # run links follow
+
     with_es = _config(docker_compose, tmp_path, VALUES, "--profile", "elasticsearch")
     assert with_es.returncode == 0, with_es.stderr
     assert "elasticsearch" in json.loads(with_es.stdout)["services"]
