@@ -23,7 +23,6 @@ from activities.http import HttpActivities
 from activities.http_guard import Destinations, guarded_client
 from activities.plugins import plugin_activities
 from activities.runs import RunActivities
-from openruns.logs import configure_logging
 from openruns.plugins import load_plugins
 from openruns.settings import Settings
 from openruns.setup import ensure_ready
@@ -124,9 +123,10 @@ async def run_worker(settings: Settings) -> None:
 
 
 def main() -> None:
-    settings = Settings()
-    configure_logging(settings)
-    asyncio.run(run_worker(settings))
+    """``python worker.py``: ``openruns worker`` (its one-line errors and exit codes too)."""
+    from openruns.cli.main import app
+
+    app(["worker"])
 
 
 if __name__ == "__main__":

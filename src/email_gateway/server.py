@@ -81,7 +81,14 @@ class Gateway:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._protocol, self.host, self.port)
+        try:
+            self._server = await loop.create_server(self._protocol, self.host, self.port)
+        except OSError as exc:
+            raise OSError(
+                exc.errno,
+                f"the SMTP gateway cannot listen on {self.host}:{self.port} "
+                f"(OPENRUNS_SMTP_HOST, OPENRUNS_SMTP_PORT): {exc.strerror or exc}",
+            ) from None
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("SMTP gateway listening on %s:%s", self.host, self.port)
 

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIN_API_KEY_LENGTH = 20  # characters of an operator's own OPENRUNS_API_KEY
+ENV_PREFIX = "OPENRUNS_"
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+# URL schemes of the metadata stores OpenRuns has drivers for (aiosqlite, asyncpg).
+DATABASE_SCHEMES = ("sqlite", "sqlite+aiosqlite", "postgresql", "postgres", "postgresql+asyncpg")
+
+
+class ConfigError(ValueError):
+    """A setting whose value cannot be used (a file that cannot be read, say); the message
+    names the variable."""
 
 
 def _split_csv(value: object) -> object:
@@ -21,7 +30,7 @@ class Settings(BaseSettings):
     """OpenRuns configuration, read from ``OPENRUNS_*`` environment variables."""
 
     # An empty variable counts as unset, so compose files can pass `${VAR:-}` through.
-    model_config = SettingsConfigDict(env_prefix="OPENRUNS_", extra="ignore", env_ignore_empty=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", env_ignore_empty=True)
 
     data_dir: Path = Field(
         Path("data"), description="Directory for the SQLite files, stored files and dev keys."
@@ -109,7 +118,9 @@ class Settings(BaseSettings):
         description="Run database migrations and register Temporal search attributes when a "
         "component starts. Turn off where a one-shot setup job does it.",
     )
-    log_level: str = Field("INFO", description="Log level of every component.")
+    log_level: LogLevel = Field(
+        "INFO", description="Log level of every component: DEBUG, INFO, WARNING, ERROR, CRITICAL."
+    )
     # ---- web UI (SPEC §10) ----
     session_secret: SecretStr | None = Field(
         None,
@@ -207,6 +218,37 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_name(cls, value: object) -> object:
+        if isinstance(value, str):  # as the logging module reads names: any case, WARN, FATAL
+            name = value.strip().upper()
+            name = {"WARN": "WARNING", "FATAL": "CRITICAL"}.get(name, name)
+            if name in get_args(LogLevel):
+                return name
+        return value
+
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        from sqlalchemy.engine import make_url  # imported when needed: settings load fast
+        from sqlalchemy.exc import ArgumentError
+
+        if value is None:
+            return None
+        try:
+            scheme = make_url(value).drivername
+        except (ArgumentError, ValueError):
+            raise ValueError(
+                "not a database URL: use postgresql://user:password@host:port/database"
+            ) from None
+        if scheme not in DATABASE_SCHEMES:
+            raise ValueError(
+                f"{scheme}:// is not supported: use postgresql://user:password@host:port/database "
+                "(PostgreSQL) or sqlite:///path/to/file.db (SQLite)"
+            )
+        return value
+
     @model_validator(mode="after")
     def _client_cert_needs_key(self) -> Settings:
         if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
@@ -244,3 +286,29 @@ class Settings(BaseSettings):
     def run_ui_url(self, run_id: str) -> str:
         """Link to a run's history in the Temporal UI."""
         return f"{self.temporal_ui_base}/namespaces/{self.namespace}/workflows/{run_id}"
+
+
+def _may_quote(field: str) -> bool:
+    """Whether an error may repeat the value given: not a secret's, nor the database URL's
+    (it may hold a password)."""
+    info = Settings.model_fields.get(field)
+    if info is None or field == "database_url":
+        return False
+    return SecretStr not in (info.annotation, *get_args(info.annotation))
+
+
+def setting_errors(error: ValidationError) -> list[str]:
+    """One line per refused setting, naming its variable, e.g. ``OPENRUNS_API_PORT: Input
+    should be a valid integer, unable to parse string as an integer (got 'abc')``."""
+    lines = []
+    for detail in error.errors(include_url=False):
+        message = detail["msg"].removeprefix("Value error, ")
+        if not detail["loc"]:  # a rule about several settings: its message names them
+            lines.append(message)
+            continue
+        field = str(detail["loc"][0])
+        line = f"{ENV_PREFIX}{field.upper()}: {message}"
+        if _may_quote(field) and isinstance(detail["input"], str):
+            line += f" (got {detail['input']!r})"
+        lines.append(line)
+    return lines

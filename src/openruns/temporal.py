@@ -11,7 +11,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
-from openruns.settings import Settings
+from openruns.settings import ConfigError, Settings
 
 UNAVAILABLE_CODES = {
     RPCStatusCode.UNAVAILABLE,
@@ -32,7 +32,7 @@ def _pem(value: str | SecretStr | None, variable: str) -> bytes | None:
     try:
         return Path(value).expanduser().read_bytes()
     except OSError as exc:
-        raise ValueError(f"{variable}: cannot read {value!r}: {exc.strerror}") from None
+        raise ConfigError(f"{variable}: cannot read {value!r}: {exc.strerror}") from None
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:

@@ -35,3 +35,9 @@ def test_setup_without_temporal_says_so_in_one_line(tmp_path: Path) -> None:
     assert down.returncode == 1
     assert down.stderr.startswith("error: Temporal cannot be reached"), down.stderr
     assert "Traceback" not in down.stderr and len(down.stderr.splitlines()) == 1
+
+
+def test_apikey_migrates_without_logging_each_step(tmp_path: Path) -> None:
+    created = _openruns(tmp_path, "apikey", "create", "--name", "ci", OPENRUNS_LOG_LEVEL="INFO")
+    assert created.returncode == 0 and created.stdout.startswith("ork_"), created.stderr
+    assert created.stderr == ""  # alembic's "Running upgrade …" lines were INFO noise here

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from openruns.cli.failures import CONFIGURATION, load_settings
 from openruns.settings import Settings
 
 UrlOption = Annotated[
@@ -30,12 +31,21 @@ KeyOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's JSON.")]
 
 
+def local_api_url(settings: Settings) -> str:
+    """The API this host serves: a wildcard bind address is reached on loopback, and an IPv6
+    address goes in brackets."""
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(
+        settings.api_host, settings.api_host
+    )
+    return f"http://{f'[{host}]' if ':' in host else host}:{settings.api_port}"
+
+
 class ApiClient:
     """A small synchronous client; any error answer ends the command with its message."""
 
     def __init__(self, url: str | None, key: str | None) -> None:
-        settings = Settings()
-        base = (url or f"http://{settings.api_host}:{settings.api_port}").rstrip("/")
+        settings = load_settings()
+        base = (url or local_api_url(settings)).rstrip("/")
         if not key:
             key_file = settings.data_dir / "dev-api-key"
             key = key_file.read_text().strip() if key_file.exists() else None
@@ -43,7 +53,12 @@ class ApiClient:
             raise typer.BadParameter(
                 "give --api-key or set OPENRUNS_API_KEY", param_hint="--api-key"
             )
-        self._http = httpx.Client(base_url=f"{base}/v2", headers={"x-api-key": key}, timeout=30)
+        try:
+            self._http = httpx.Client(base_url=f"{base}/v2", headers={"x-api-key": key}, timeout=30)
+        except httpx.InvalidURL as exc:
+            source = "--url or OPENRUNS_API_URL" if url else "OPENRUNS_API_HOST, OPENRUNS_API_PORT"
+            typer.echo(f"error: {base!r} ({source}) is not a URL: {exc}", err=True)
+            raise typer.Exit(CONFIGURATION) from None
 
     def process_id(self, ref: str) -> str:
         """A process id, given its id or its name."""
@@ -65,7 +80,7 @@ class ApiClient:
     def call(self, method: str, path: str, *, missing_ok: bool = False, **kwargs: Any) -> Any:
         try:
             response = self._http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             typer.echo(f"error: cannot reach the API at {self._http.base_url}: {exc}", err=True)
             raise typer.Exit(2) from None
         if missing_ok and response.status_code == 404:

@@ -12,6 +12,7 @@ from typing import Any, NoReturn, TypeVar
 import typer
 
 from openruns.cli import schedules
+from openruns.cli.failures import CONFIGURATION, FAILED, explain, load_settings
 from openruns.cli.runs import runs_app, test_app
 from openruns.logs import configure_logging
 from openruns.settings import Settings
@@ -26,8 +27,9 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(test_app, name="test")
 
 
-def _settings() -> Settings:
-    settings = Settings()
+def _settings(exit_code: int = CONFIGURATION) -> Settings:
+    """The settings (a refused value: a line per variable and ``exit_code``), logging set up."""
+    settings = load_settings(exit_code)
     configure_logging(settings)
     return settings
 
@@ -45,25 +47,24 @@ def _exit(code: int = 0) -> NoReturn:
     os._exit(code)
 
 
-def _run_or_fail(work: Coroutine[Any, Any, T]) -> T:
-    """Run a command's work; an error a user can act on is one line and exit code 1, not a
-    traceback (a key that does not exist, a database or Temporal that cannot be reached)."""
-    from sqlalchemy.exc import SQLAlchemyError
-    from temporalio.service import RPCError
-
-    from openruns.errors import OpenRunsError
-
+def _run_or_fail(work: Coroutine[Any, Any, T], settings: Settings) -> T:
+    """Run a command's work; an error a user can act on is one line naming what is wrong and
+    exit code 1 or 2 (see ``failures``), not a traceback: a key that does not exist, a data
+    directory, database or Temporal that cannot be used, a port that is taken."""
     try:
         return asyncio.run(work)
-    except OpenRunsError as exc:
-        message = exc.message
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        message = f"the metadata store cannot be used: {reason}"
-    except (RPCError, RuntimeError, OSError) as exc:  # RuntimeError: the client cannot connect
-        message = f"Temporal cannot be reached: {str(exc).splitlines()[0] if str(exc) else exc!r}"
-    typer.echo(f"error: {message}", err=True)
-    _exit(1)
+    except Exception as exc:
+        _exit(_report(exc, settings))
+
+
+def _report(exc: Exception, settings: Settings) -> int:
+    """Print the line for an error a user can act on and return its exit code; a bug is
+    raised again, traceback and all."""
+    explained = explain(exc, settings)
+    if explained is None:
+        raise exc
+    typer.echo(f"error: {explained[0]}", err=True)
+    return explained[1]
 
 
 def _load_plugins(settings: Settings) -> None:
@@ -74,7 +75,7 @@ def _load_plugins(settings: Settings) -> None:
         load_plugins(settings.plugins)
     except PluginError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(CONFIGURATION) from None
 
 
 @app.command()
@@ -82,13 +83,17 @@ def dev() -> None:
     """Start the whole stack on this machine: Temporal + UI, worker, API, SMTP gateway."""
     from openruns.cli.dev import run_dev, with_example_plugins
 
-    settings = Settings()
+    settings = load_settings()
     if "OPENRUNS_LOG_FORMAT" not in os.environ:
         settings.log_format = "text"  # make dev: a person reads these lines
     configure_logging(settings)
     settings = with_example_plugins(settings)
     _load_plugins(settings)
-    _exit(run_dev(settings))
+    try:
+        code = run_dev(settings)
+    except Exception as exc:
+        code = _report(exc, settings)
+    _exit(code)
 
 
 @app.command()
@@ -98,29 +103,20 @@ def worker() -> None:
 
     settings = _settings()
     _load_plugins(settings)
-    asyncio.run(run_worker(settings))
+    _run_or_fail(run_worker(settings), settings)
     _exit()  # stopped by SIGINT/SIGTERM after a clean shutdown
 
 
 @app.command()
 def api() -> None:
     """Serve the HTTP API (and web UI)."""
-    import uvicorn
-
-    from api import create_app
+    from openruns.cli.api_server import prepare, serve
 
     settings = _settings()
     _load_plugins(settings)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.api_host,
-        port=settings.api_port,
-        timeout_keep_alive=settings.api_keep_alive_seconds,
-        log_level=settings.log_level.lower(),
-        log_config=None,  # keep configure_logging's handler: JSON lines, secrets redacted
-        access_log=False,  # RequestLog writes one structured line per request instead
-    )
-    _exit()  # uvicorn has shut down cleanly (it exits by itself when it cannot start)
+    sockets = _run_or_fail(prepare(settings), settings)
+    started = serve(settings, sockets)
+    _exit(0 if started else FAILED)  # stopped by SIGINT/SIGTERM after a clean shutdown
 
 
 @app.command()
@@ -128,7 +124,8 @@ def smtp() -> None:
     """Serve the SMTP gateway: mail to a process's address starts a run."""
     from email_gateway.server import run_gateway
 
-    asyncio.run(run_gateway(_settings()))
+    settings = _settings()
+    _run_or_fail(run_gateway(settings), settings)
     _exit()
 
 
@@ -140,15 +137,16 @@ def setup() -> None:
     from openruns.store import Database
     from openruns.temporal import connect
 
+    settings = _settings()
+
     async def go() -> None:
-        settings = _settings()
         database = Database.from_settings(settings)
         try:
             await ensure_ready(settings, database, await connect(settings))
         finally:
             await database.dispose()
 
-    _run_or_fail(go())
+    _run_or_fail(go(), settings)
     typer.echo("ready")
     _exit()
 
@@ -165,12 +163,20 @@ def healthcheck(
     except ValueError:
         raise typer.BadParameter("one of: api, worker, smtp", param_hint="COMPONENT") from None
     code = 0
+    settings = _settings(FAILED)  # a container health check knows 0 and 1 (Docker reserves 2)
     try:
-        typer.echo(check(_settings(), target))
+        typer.echo(check(settings, target))
     except Unhealthy as exc:
         typer.echo(f"unhealthy: {exc}", err=True)
         code = 1
     _exit(code)
+
+
+def _key_settings() -> Settings:
+    settings = _settings()
+    # The key commands migrate first: say so only when something is wrong.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    return settings
 
 
 @apikey.command("create")
@@ -178,7 +184,8 @@ def apikey_create(name: str = typer.Option("default", help="What the key is for.
     """Create a key and print it (it is shown once; only its hash is stored)."""
     from openruns.cli.keys import create
 
-    typer.echo(_run_or_fail(create(_settings(), name)))
+    settings = _key_settings()
+    typer.echo(_run_or_fail(create(settings, name), settings))
 
 
 @apikey.command("list")
@@ -186,7 +193,8 @@ def apikey_list() -> None:
     """List keys (id, name, prefix, created, revoked)."""
     from openruns.cli.keys import list_all
 
-    for line in _run_or_fail(list_all(_settings())):
+    settings = _key_settings()
+    for line in _run_or_fail(list_all(settings), settings):
         typer.echo(line)
 
 
@@ -195,7 +203,8 @@ def apikey_revoke(key_id: str) -> None:
     """Revoke a key by id; requests with it are refused from now on."""
     from openruns.cli.keys import revoke
 
-    _run_or_fail(revoke(_settings(), key_id))
+    settings = _key_settings()
+    _run_or_fail(revoke(settings, key_id), settings)
     typer.echo(f"revoked {key_id}")
 
 

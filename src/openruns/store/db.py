@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from openruns.settings import Settings
+from openruns.settings import ConfigError, Settings
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -112,7 +112,14 @@ class Database:
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
         if settings.database_url is None:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                settings.data_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                directory = str(settings.data_dir)
+                raise ConfigError(
+                    f"OPENRUNS_DATA_DIR: cannot make the data directory {directory!r}: "
+                    f"{exc.strerror or exc}"
+                ) from None
         return cls(settings.sqlalchemy_url)
 
     @asynccontextmanager
