@@ -7,12 +7,14 @@ may run for long or allocate much (the per-test timeout would catch one that did
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
 from openruns.definition import templates
 from openruns.definition.sandbox import Budget, budget_scope
 from openruns.definition.sizes import MAX_OPERATIONS
+from openruns.definition.walking import walk
 
 CONTEXT = {"inputs": {"text": "a" * 1000, "numbers": list(range(100)), "n": 5}, "steps": {}}
 
@@ -29,6 +31,34 @@ REFUSED_AT_SAVE = {
     "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}": "macros",
     "{% for x in [1] recursive %}{{ loop([x]) }}{% endfor %}": "recursive loops",
     "{{ foo( }}": "does not parse",
+}
+
+# A value that shares its parts is small to build but large to walk through: each of these
+# would have its repr, JSON, hash or comparison visit millions of items, or copy a text
+# millions of times. They fail at once, counting every repeat of a shared part.
+SHARED = "[[[0] * 1000] * 1000] * 3"
+BLOW_UPS = {
+    f"{{{{ ({SHARED}) | pprint | length }}}}": "written out",
+    f"{{{{ ({SHARED}) | tojson | length }}}}": "written out",
+    f"{{{{ ({SHARED}) | string | length }}}}": "written out",
+    f"{{{{ {SHARED} }}}}": "written out",  # the native result
+    f"{{% set x = {SHARED} %}}x{{{{ x }}}}": "written out",  # written into a text
+    f"{{{{ 'x' ~ {SHARED} }}}}": "written out",
+    f"{{{{ '%s' % [{SHARED}] }}}}": "written out",
+    f"{{{{ '{{}}'.format({SHARED}) }}}}": "written out",
+    f"{{{{ {SHARED} == {SHARED} }}}}": "written out",
+    f"{{{{ [{SHARED}] | unique | list }}}}": "written out",
+    "{{ {((((0,) * 1000,) * 1000,) * 1000): 1} }}": "written out",  # hashing a key
+    "{{ ((((0,) * 1000,) * 1000,) * 1000) in {} }}": "written out",
+    "{{ ('x' * 600000) | wordwrap(1) | length }}": "work",  # textwrap copies the rest each cut
+    "{{ ([[0]] * 100000) | sum(start=[]) | length }}": "work",  # the total is copied each time
+    # a hundred generators over one list, each taking every item in turn
+    "{% set ns = namespace(x=[1] * 100000) %}{% for i in range(100) %}"
+    "{% set ns.x = ns.x | select %}{% endfor %}{{ ns.x | list | length }}": "work",
+    "{% set x = [0] * 1900000 %}{% for i in range(100) %}{{ x | sort | length }}{% endfor %}": (
+        "work"
+    ),
+    "{% set ns = namespace() %}{% set ns.me = [ns] %}{{ ns }}": "nested more than",
 }
 
 FAILS_AT_RUN = {
@@ -71,6 +101,27 @@ def test_fails_cleanly_when_rendered(text: str) -> None:
         templates.render(text, CONTEXT)
 
 
+@pytest.mark.parametrize("text", BLOW_UPS)
+def test_values_that_blow_up_when_walked_fail_at_once(text: str) -> None:
+    templates.parse(text)
+    started = time.perf_counter()
+    with pytest.raises(templates.TemplateFailure, match=re.escape(BLOW_UPS[text])):
+        templates.render(text, CONTEXT)
+    assert time.perf_counter() - started < 1.5
+
+
+def test_a_walk_counts_every_repeat_of_a_shared_part() -> None:
+    inner = ["ab", 1, {"k": [None, "xyz"]}]
+    value = {"a": [inner] * 3, "b": (inner, inner), "c": ["q"] * 40}
+    # every item (a dict's keys and values both) and every character, each time it is met
+    once = 3 + 2 + 2 + 1 + 2 + 3  # inner's items, "ab", the dict's key and value, "k", [...]
+    expected = 1 + 6 + 3 + (3 + 2 + 40) + 40 + 5 * once  # the value, its keys, a, b, c
+    size, _, plain = walk(value, 1, 10**9)
+    assert (size, plain) == (expected, False)  # a tuple is not JSON
+    size, _, plain = walk([[0] * 1000] * 1000, 1, 10**9)
+    assert (size, plain) == (1 + 1000 + 1000 * 1000, True)
+
+
 def test_ordinary_templates_still_work() -> None:
     assert templates.render("{{ inputs.numbers | sum }}", CONTEXT) == 4950
     assert templates.render("{% for i in inputs.numbers[:3] %}{{ i }},{% endfor %}", CONTEXT) == (
@@ -84,6 +135,21 @@ def test_ordinary_templates_still_work() -> None:
     assert templates.render("{{ inputs.text | replace('a', 'bb') | length }}", CONTEXT) == 2000
     rows = templates.render("{% for i in range(5000) %}{{ i % 10 }}{% endfor %}", CONTEXT)
     assert len(rows) == 5000  # a few thousand iterations are well within budget
+    assert templates.render("{{ [[1, 'a']] * 3 }}", CONTEXT) == [[1, "a"]] * 3
+    assert templates.render("{{ {'a': (1, 2), 3: inputs.numbers[:2]} }}", CONTEXT) == {
+        "a": [1, 2],
+        "3": [0, 1],
+    }
+    assert templates.render("{{ inputs.numbers | batch(50) | list | length }}", CONTEXT) == 2
+    assert templates.render("{{ [[1], [2]] | sum(start=[]) }}", CONTEXT) == [1, 2]
+    assert templates.render("{{ {(1, 2): 'a'}[(1, 2)] }}", CONTEXT) == "a"
+    assert templates.render("{{ [1, 2] in [[1, 2]] }}", CONTEXT) is True
+    assert templates.render("x{{ [1, 'a'] }}{{ {'b': 2} | tojson }}", CONTEXT) == (
+        "x[1, 'a']{\"b\": 2}"
+    )
+    assert templates.render("{{ 'a b c d' | wordwrap(3) }}", CONTEXT) == "a b\nc d"
+    assert templates.render("{{ inputs.text | wordwrap(100) | length }}", CONTEXT) == 1009
+    assert templates.render("{{ inputs | dictsort | first }}", CONTEXT) == ["n", 5]
 
 
 def test_the_budget_is_shared_by_all_templates_of_a_run() -> None:

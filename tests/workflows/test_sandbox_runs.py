@@ -23,6 +23,26 @@ async def test_internals_are_refused_when_saved(api: httpx.AsyncClient) -> None:
         assert response.json()["details"][0]["path"] == "definition.steps[0].with.x"
 
 
+async def test_a_value_that_blows_up_when_walked_fails_its_step_at_once(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    """Five references to one list of a thousand references to one list of a thousand zeros:
+    its repr walks five million items, its native value took Temporal's deadlock detector's
+    two seconds and more, and the run waited, Pending, for its timeout."""
+    for text in (
+        "{{ ([[[0] * 1000] * 1000] * 5) | pprint | length }}",
+        "{{ [[[0] * 1000] * 1000] * 5 }}",
+        "{{ ('x' * 600000) | wordwrap(1) | length }}",
+    ):
+        definition = {"timeout": 60, "steps": [{"id": "boom", "uses": "set", "with": {"n": text}}]}
+        process = await create_process(api, definition)
+        run = await start_run(api, process["id"])
+        done = await wait_for_state(api, run["id"], timeout=10)  # it used to wait a minute
+        assert done["state"] == "Failed", (text, done)
+        assert done["error"]["step"] == "boom"
+        assert "template error" in done["error"]["message"], done["error"]
+
+
 async def test_costly_templates_fail_the_run_and_the_worker_serves_on(
     api: httpx.AsyncClient, worker: object
 ) -> None:

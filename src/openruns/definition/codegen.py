@@ -1,8 +1,10 @@
-"""Jinja's code generator, changed so loops, ``~`` and comparisons go through the sandbox.
+"""Jinja's code generator, changed so loops, ``~``, comparisons and dict keys go through the
+sandbox.
 
-Jinja compiles a template to Python source; ``{% for %}``, ``~`` and ``==``/``in`` become
-plain Python there, out of the sandbox's reach. This generator routes them through methods of
-the environment (``guard_loop``, ``join_parts``, ``compare``) that spend the run's budget.
+Jinja compiles a template to Python source; ``{% for %}``, ``~``, ``==``/``in`` and the keys of
+a ``{...}`` literal (hashed) become plain Python there, out of the sandbox's reach. This
+generator routes them through methods of the environment (``guard_loop``, ``join_parts``,
+``compare``, ``dict_key``) that spend the run's budget.
 """
 
 from __future__ import annotations
@@ -37,3 +39,17 @@ class BudgetedCodeGenerator(CodeGenerator):
             self.write(f", {operand.op!r}, ")
             self.visit(operand.expr, frame)
         self.write(")")
+
+    def visit_Dict(self, node: nodes.Dict, frame: Frame) -> None:
+        self.write("{")
+        for item in node.items:
+            if isinstance(item.key, nodes.Const):
+                self.visit(item.key, frame)
+            else:
+                self.write("environment.dict_key(")
+                self.visit(item.key, frame)
+                self.write(")")
+            self.write(": ")
+            self.visit(item.value, frame)
+            self.write(", ")
+        self.write("}")

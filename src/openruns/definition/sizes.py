@@ -12,6 +12,7 @@ import string
 from collections.abc import Callable, Sized
 from typing import Any
 
+from jinja2 import Environment
 from jinja2.exceptions import SecurityError
 from jinja2.nodes import EvalContext
 from jinja2.runtime import Context
@@ -20,12 +21,20 @@ MAX_RANGE = 10_000  # items of one range()
 MAX_POWER_RESULT_BITS = 4096  # size of the result of **
 MAX_VALUE_LENGTH = 2_000_000  # characters (or items) of one string or list a template builds
 MAX_FORMAT_WIDTH = 10_000  # a width or precision in a %-format or str.format spec
+MAX_DEPTH = 200  # levels of nesting of a value walked through (a namespace can contain itself)
 # Operations of all the templates of one run: a loop iteration, attribute or item lookup,
 # operator or filter costs 1, a call CALL_COST (the sandbox makes calls the slowest step).
 # Measured worst case on a loaded 2-core machine: well under a second for the whole budget.
 MAX_OPERATIONS = 100_000
 CALL_COST = 5
 MAX_WORK = 50_000_000  # characters and items read or built, all templates of one run
+# Walking and looping cost more than copying, so their items count as more work. Measured per
+# item: built or copied ~2 ns; walked in C (repr, JSON, ==, hashing) 50-100 ns; one step of a
+# filter's loop in Python 100-300 ns (a container walked into, 0.5 µs); pprint, wordwrap ~1 µs.
+WALK_ITEM_WORK = 10
+LOOP_ITEM_WORK = 25
+CONTAINER_WORK = 50
+PYTHON_ITEM_WORK = 150
 
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-+ #0]*(\*|\d+)?(?:\.(\*|\d+))?")
 _PADDING_METHODS = {"center", "ljust", "rjust", "zfill"}
@@ -36,6 +45,15 @@ def check_length(length: int, what: str = "a value") -> None:
         raise SecurityError(
             f"{what} would be {length:,} characters or items long "
             f"(templates are limited to {MAX_VALUE_LENGTH:,})"
+        )
+
+
+def check_walked(size: int) -> None:
+    if size > MAX_VALUE_LENGTH:
+        raise SecurityError(
+            f"a value would be over {MAX_VALUE_LENGTH:,} characters or items long written "
+            f"out, every repeat of a shared part included (templates are limited to "
+            f"{MAX_VALUE_LENGTH:,})"
         )
 
 
@@ -117,7 +135,52 @@ def _join(value: Any, separator: Any = "", *_: Any, **__: Any) -> None:
         check_length(len(value) * len(separator), "the result of join")
 
 
-FILTER_PRECHECKS: dict[str, Callable[..., None]] = {
+def _wordwrap(
+    value: Any,
+    width: Any = 79,
+    break_long_words: Any = True,
+    wrapstring: Any = None,
+    break_on_hyphens: Any = True,
+) -> int:
+    """The work of wrapping ``value``: textwrap handles each chunk (a word, a run of spaces, a
+    piece of a hyphenated word, a ``width`` cut of a long word) in Python, and every cut of a
+    long word copies the rest of it."""
+    if not isinstance(value, str) or not isinstance(width, int) or width < 1:
+        return 0
+    words = value.split()
+    chunks = 2 * len(words) + (value.count("-") if break_on_hyphens else 0)
+    longest, copies = max(map(len, words), default=0), 0
+    if break_long_words and longest > width:
+        chunks += len(value) // width
+        copies = len(value) * (longest // width)
+    return chunks * PYTHON_ITEM_WORK + copies
+
+
+# Filters and tests that look at their arguments' top level only; every other one may walk a
+# whole nested value (str(), JSON, sorting, hashing, comparing) and counts it.
+SHALLOW_FILTERS = frozenset(
+    {"abs", "attr", "batch", "count", "d", "default", "filesizeformat", "first", "float", "int"}
+    | {"items", "last", "length", "list", "map", "reject", "rejectattr", "reverse", "round"}
+    | {"select", "selectattr", "slice"}
+)
+SHALLOW_TESTS = frozenset(
+    {"boolean", "callable", "defined", "divisibleby", "escaped", "even", "false", "filter"}
+    | {"float", "integer", "iterable", "mapping", "none", "number", "odd", "sameas"}
+    | {"sequence", "string", "test", "true", "undefined"}
+)
+COMPARING_TESTS = frozenset(
+    {"==", "eq", "equalto", "!=", "ne", ">", "gt", "greaterthan", ">=", "ge", "<", "lt"}
+    | {"lessthan", "<=", "le", "in"}
+)
+# Filters that take their argument's items one by one in Python: the work of one item.
+LOOPING_FILTERS = dict.fromkeys(
+    ("items", "map", "max", "min", "reject", "rejectattr", "select", "selectattr", "slice"),
+    LOOP_ITEM_WORK,
+) | dict.fromkeys(("batch", "dictsort", "groupby", "sort", "unique"), 2 * LOOP_ITEM_WORK)
+# The work of an item a filter walks through, where it is more than ``WALK_ITEM_WORK``.
+FILTER_WALK_WORK = {"pprint": PYTHON_ITEM_WORK}
+
+FILTER_PRECHECKS: dict[str, Callable[..., int | None]] = {
     "center": _center,
     "indent": _indent,
     "slice": _count,
@@ -127,9 +190,11 @@ FILTER_PRECHECKS: dict[str, Callable[..., None]] = {
         value, old, new, count
     ),
     "join": _join,
+    "wordwrap": _wordwrap,
 }
 
 
 def is_jinja_context(value: Any) -> bool:
-    """Jinja passes a context first to some filters; prechecks look at the real arguments."""
-    return isinstance(value, Context | EvalContext)
+    """Jinja passes a context or the environment first to some filters; prechecks look at the
+    real arguments."""
+    return isinstance(value, Context | EvalContext | Environment)

@@ -15,11 +15,12 @@ from typing import Any
 from jinja2 import Undefined, nodes
 from jinja2.exceptions import TemplateError
 
-from openruns.definition.sandbox import ENV, budget_scope, start_run_budget
-from openruns.definition.sizes import MAX_RANGE, MAX_VALUE_LENGTH
+from openruns.definition.sandbox import ENV, Budget, budget_scope, start_run_budget
+from openruns.definition.sizes import CONTAINER_WORK, MAX_RANGE, MAX_VALUE_LENGTH
 
 __all__ = ["MAX_RANGE", "MAX_VALUE_LENGTH", "start_run_budget", "render", "render_value", "parse"]
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
 _NO_IMPORTS = (nodes.Import, nodes.FromImport, nodes.Include, nodes.Extends)
 # Macros and recursive loops are refused: a call costs far more than a loop iteration, so
@@ -92,7 +93,19 @@ def parse(text: str) -> nodes.Template:
     return ENV.parse(text if expr is None else "{{" + expr + "}}")
 
 
-def _jsonable(value: Any) -> Any:
+def _native(value: Any, budget: Budget) -> Any:
+    """A template's result as JSON data, walked through and counted first (so that converting
+    it, and later sending it to Temporal, costs what the budget allows); plain JSON is kept as
+    it is, and anything else converted, counting again what the walk could not see into."""
+    if type(value) in _PLAIN or budget.walk(value):
+        return value
+    converted = _jsonable(value, budget)
+    budget.walk(converted)  # what a generator inside held, say
+    return converted
+
+
+def _jsonable(value: Any, budget: Budget) -> Any:
+    budget.spend(CONTAINER_WORK)
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()
     if value is None or type(value) in (bool, int, float, str):
@@ -102,9 +115,9 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, bool | int | float):
         return value
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): _jsonable(v, budget) for k, v in value.items()}
     if isinstance(value, Iterable):
-        return [_jsonable(v) for v in value]
+        return [_jsonable(v, budget) for v in value]
     raise TemplateFailure(f"a template produced a value of type {type(value).__name__}")
 
 
@@ -114,7 +127,7 @@ def render(text: str, context: Mapping[str, Any]) -> Any:
     try:
         with budget_scope() as budget:
             if kind == "expr":
-                return _jsonable(compiled(**context))
+                return _native(compiled(**context), budget)
             chunks = []
             for chunk in compiled.generate(**context):
                 chunks.append(budget.built(chunk))
