@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import Engine, Executable, Row, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -84,6 +86,32 @@ def _file_path(url: str) -> str | None:
     return database
 
 
+# Query parameters of a postgresql+asyncpg URL that SQLAlchemy's dialect reads itself.
+_DIALECT_PARAMETERS = {"prepared_statement_cache_size", "prepared_statement_name_func"}
+
+
+def _libpq_parameters_apart(url: URL) -> tuple[URL, dict[str, Any]]:
+    """``url`` without the libpq parameters asyncpg takes only in a DSN, and ``connect_args``
+    carrying them in one.
+
+    SQLAlchemy passes a URL's query to ``asyncpg.connect`` as keyword arguments, so the
+    standard ``?sslmode=require`` (RDS, Heroku, …), ``sslrootcert=…`` or
+    ``target_session_attrs=…`` were a TypeError. asyncpg reads them, as libpq does, from a DSN
+    (other parameters there, such as ``application_name``, become server settings).
+    """
+    import asyncpg
+
+    keywords = set(inspect.signature(asyncpg.connect).parameters) - {"dsn"}
+    libpq = {
+        name: value
+        for name, value in url.query.items()
+        if name not in keywords and name not in _DIALECT_PARAMETERS
+    }
+    if not libpq:
+        return url, {}
+    return url.difference_update_query(libpq), {"dsn": f"postgresql://?{urlencode(libpq, True)}"}
+
+
 class Database:
     """An async engine and its session factory."""
 
@@ -98,7 +126,11 @@ class Database:
             # keep enough of them that a burst of requests never opens and closes overflow
             # connections (a thread start and four PRAGMAs each).
             engine_options.setdefault("pool_size", 20)
-        self.engine: AsyncEngine = create_async_engine(url, **engine_options)
+        engine_url = make_url(url)
+        if engine_url.drivername == "postgresql+asyncpg":
+            engine_url, dsn = _libpq_parameters_apart(engine_url)
+            engine_options["connect_args"] = dsn | engine_options.get("connect_args", {})
+        self.engine: AsyncEngine = create_async_engine(engine_url, **engine_options)
         self._reader: Engine | None = None
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
