@@ -31,6 +31,15 @@ REFUSED_AT_SAVE = {
     "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}": "macros",
     "{% for x in [1] recursive %}{{ loop([x]) }}{% endfor %}": "recursive loops",
     "{{ foo( }}": "does not parse",
+    # Jinja's parser and compiler recurse per level of nesting; Python limits nested blocks.
+    "{{ " + "(" * 100 + "1" + ")" * 100 + " }}": "nests too deeply",
+    "{{ " + "[" * 100 + "1" + "]" * 100 + " }}": "nests too deeply",
+    "{{ " + "{'a': " * 100 + "1" + "}" * 100 + " }}": "nests too deeply",
+    "{{ " + "not " * 1000 + "1 }}": "nests too deeply",
+    "{{ " + " + ".join(["1"] * 300) + " }}": "nests too deeply",
+    "x{{ 1" + "|abs" * 1000 + " }}": "nests too deeply",
+    "{% if 1 %}" * 150 + "x" + "{% endif %}" * 150: "nests too deeply",
+    "{% for i in [1] %}" * 25 + "x" + "{% endfor %}" * 25: "nests too deeply",
 }
 
 # A value that shares its parts is small to build but large to walk through: each of these
@@ -150,6 +159,22 @@ def test_ordinary_templates_still_work() -> None:
     assert templates.render("{{ 'a b c d' | wordwrap(3) }}", CONTEXT) == "a b\nc d"
     assert templates.render("{{ inputs.text | wordwrap(100) | length }}", CONTEXT) == 1009
     assert templates.render("{{ inputs | dictsort | first }}", CONTEXT) == ["n", 5]
+
+
+def test_a_template_nested_too_deeply_fails_to_render_too() -> None:
+    """A worker's stack is not the API's: one the API took may still be too deep for it."""
+    for text in REFUSED_AT_SAVE:
+        if REFUSED_AT_SAVE[text] == "nests too deeply":
+            with pytest.raises(templates.TemplateFailure, match="nests too deeply"):
+                templates.render(text, CONTEXT)
+
+
+def test_a_value_nested_too_deeply_for_the_stack_fails_to_render() -> None:
+    value: object = "{{ 1 }}"
+    for _ in range(5000):
+        value = [value]
+    with pytest.raises(templates.TemplateFailure, match="nests too deeply"):
+        templates.render_value(value, CONTEXT)
 
 
 def test_the_budget_is_shared_by_all_templates_of_a_run() -> None:

@@ -23,6 +23,19 @@ async def test_internals_are_refused_when_saved(api: httpx.AsyncClient) -> None:
         assert response.json()["details"][0]["path"] == "definition.steps[0].with.x"
 
 
+async def test_deeply_nested_templates_are_refused_when_saved(api: httpx.AsyncClient) -> None:
+    deep = "{{ " + "(" * 100 + "1" + ")" * 100 + " }}"
+    definition = {"steps": [{"id": "a", "uses": "set", "with": {"x": "ok", "y": deep}}]}
+    response = await api.post("/v2/processes", json={"name": "deep", "definition": definition})
+    assert response.status_code == 422, response.text
+    assert response.json()["details"] == [
+        {
+            "path": "definition.steps[0].with.y",
+            "message": "template does not parse: it nests too deeply",
+        }
+    ]
+
+
 async def test_a_value_that_blows_up_when_walked_fails_its_step_at_once(
     api: httpx.AsyncClient, worker: object
 ) -> None:

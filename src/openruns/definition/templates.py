@@ -74,6 +74,12 @@ def _refuse_internals(tree: nodes.Template) -> None:
             raise TemplateFailure(f"templates cannot reach internal attributes ({name!r})")
 
 
+# Jinja's parser and compiler recurse once or more per level of nesting, and Python's compiler
+# limits nested blocks and parentheses: a template nested deeply enough fails in either.
+_TOO_DEEP = (RecursionError, SyntaxError, MemoryError)
+_NESTS_TOO_DEEPLY = "template does not parse: it nests too deeply"
+
+
 @lru_cache(maxsize=4096)
 def _compile(text: str) -> Any:
     expr = _single_expression(text)
@@ -84,13 +90,18 @@ def _compile(text: str) -> Any:
         return ("text", ENV.from_string(text))
     except TemplateError as exc:
         raise TemplateFailure(f"template does not parse: {exc}") from None
+    except _TOO_DEEP:
+        raise TemplateFailure(_NESTS_TOO_DEEPLY) from None
 
 
 def parse(text: str) -> nodes.Template:
     """Parse ``text`` (raising ``TemplateFailure``) and return its syntax tree."""
     expr = _single_expression(text)
     _compile(text)
-    return ENV.parse(text if expr is None else "{{" + expr + "}}")
+    try:
+        return ENV.parse(text if expr is None else "{{" + expr + "}}")
+    except _TOO_DEEP:
+        raise TemplateFailure(_NESTS_TOO_DEEPLY) from None
 
 
 def _native(value: Any, budget: Budget) -> Any:
@@ -144,12 +155,19 @@ def render(text: str, context: Mapping[str, Any]) -> Any:
 
 def render_value(value: Any, context: Mapping[str, Any]) -> Any:
     """Render every template string inside ``value`` (dicts and lists recursively)."""
+    try:
+        return _render_value(value, context)
+    except RecursionError:  # a definition's value nested too deep for the worker's stack
+        raise TemplateFailure("a value nests too deeply to render") from None
+
+
+def _render_value(value: Any, context: Mapping[str, Any]) -> Any:
     if isinstance(value, str):
         return render(value, context) if is_template(value) else value
     if isinstance(value, dict):
-        return {k: render_value(v, context) for k, v in value.items()}
+        return {k: _render_value(v, context) for k, v in value.items()}
     if isinstance(value, list):
-        return [render_value(v, context) for v in value]
+        return [_render_value(v, context) for v in value]
     return value
 
 
