@@ -263,6 +263,9 @@ class BudgetedEnvironment(ImmutableSandboxedEnvironment):
             for seq, count in ((left, right), (right, left)):
                 if isinstance(seq, str | list | tuple) and isinstance(count, int):
                     sizes.check_length(len(seq) * count, "the result of *")
+            if isinstance(left, int) and isinstance(right, int):  # squaring doubles the digits
+                if left.bit_length() + right.bit_length() > MAX_POWER_RESULT_BITS:
+                    raise SecurityError("the result of * is too large")
         budget = _current()
         if operator == "%" and isinstance(left, str):
             sizes.check_percent_format(left)

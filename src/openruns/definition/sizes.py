@@ -18,7 +18,7 @@ from jinja2.nodes import EvalContext
 from jinja2.runtime import Context
 
 MAX_RANGE = 10_000  # items of one range()
-MAX_POWER_RESULT_BITS = 4096  # size of the result of **
+MAX_POWER_RESULT_BITS = 4096  # size of the result of ** (or * of two whole numbers)
 MAX_VALUE_LENGTH = 2_000_000  # characters (or items) of one string or list a template builds
 MAX_FORMAT_WIDTH = 10_000  # a width or precision in a %-format or str.format spec
 MAX_DEPTH = 200  # levels of nesting of a value walked through (a namespace can contain itself)
