@@ -69,7 +69,9 @@ async def test_suite_passes_then_catches_a_changed_draft(
     errored, failed = results[one["id"]], results[two["id"]]
     assert errored["outcome"] == "error" and "one is not allowed" in errored["error"]
     assert failed["outcome"] == "failed"
-    assert failed["diff"] == [{"key": "double", "expected": 4, "actual": 6, "truncated": False}]
+    assert failed["diff"] == [
+        {"key": "double", "expected": 4, "actual": 6, "truncated": False, "missing": None}
+    ]
 
     # The test runs were real runs with trigger "test": hidden from the default list.
     test_run = await wait_for_state(api, failed["run_id"])
