@@ -15,7 +15,7 @@ from temporalio.client import Client
 from email_gateway import replies
 from email_gateway.dkim_check import DnsFunc
 from email_gateway.handler import GatewayHandler
-from openruns.settings import Settings
+from openruns.settings import ConfigError, Settings
 from openruns.setup import ensure_ready
 from openruns.store import Database
 from openruns.store.blobs import BlobStore
@@ -38,12 +38,35 @@ class GatewaySMTP(SMTP):
             await super().push(status)
 
 
+def _no_passphrase() -> bytes:
+    return b""  # an encrypted key fails to load instead of prompting on the terminal
+
+
 def tls_context(settings: Settings) -> ssl.SSLContext | None:
-    """A server context for STARTTLS when a certificate and key are configured."""
-    if not (settings.smtp_tls_cert and settings.smtp_tls_key):
+    """The server context for STARTTLS when a certificate and key are configured; a file that
+    cannot be read or loaded is a ``ConfigError`` naming it (the gateway does not start)."""
+    cert, key = settings.smtp_tls_cert, settings.smtp_tls_key
+    if cert is None or key is None:
         return None
+    for variable, path in (("OPENRUNS_SMTP_TLS_CERT", cert), ("OPENRUNS_SMTP_TLS_KEY", key)):
+        try:
+            path.open("rb").close()
+        except OSError as exc:
+            raise ConfigError(f"{variable}: cannot read {str(path)!r}: {exc.strerror}") from None
+    try:
+        ssl.create_default_context().load_verify_locations(cafile=cert)
+    except ssl.SSLError as exc:
+        raise ConfigError(
+            f"OPENRUNS_SMTP_TLS_CERT: {str(cert)!r} holds no PEM certificate ({exc.reason or exc})"
+        ) from None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(settings.smtp_tls_cert, settings.smtp_tls_key)
+    try:
+        context.load_cert_chain(cert, key, password=_no_passphrase)
+    except ssl.SSLError as exc:
+        raise ConfigError(
+            f"OPENRUNS_SMTP_TLS_KEY: {str(key)!r} is not the unencrypted PEM private key of "
+            f"{str(cert)!r} ({exc.reason or exc})"
+        ) from None
     return context
 
 
@@ -66,6 +89,7 @@ class Gateway:
         self.handler = GatewayHandler(
             settings, database, client, BlobStore.from_settings(settings), dkim_dnsfunc
         )
+        self.tls = tls_context(settings)  # loaded once: a bad file stops the start-up
         self._server: asyncio.Server | None = None
 
     def _protocol(self) -> GatewaySMTP:
@@ -75,7 +99,7 @@ class Gateway:
             enable_SMTPUTF8=True,
             hostname=self.settings.email_domain,
             ident="OpenRuns SMTP gateway",
-            tls_context=tls_context(self.settings),
+            tls_context=self.tls,
             loop=asyncio.get_running_loop(),
         )
 
@@ -116,15 +140,16 @@ async def run_gateway(settings: Settings) -> None:
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per command
     database = Database.from_settings(settings)
-    client = await connect(settings, lazy=True)
-    if settings.auto_setup:
-        await ensure_ready(settings, database, client, strict=False)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        async with Gateway(settings, database, client):
+        client = await connect(settings, lazy=True)
+        gateway = Gateway(settings, database, client)  # its TLS files are checked here
+        if settings.auto_setup:
+            await ensure_ready(settings, database, client, strict=False)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with gateway:
             await stop.wait()
     finally:
         await database.dispose()

@@ -177,7 +177,9 @@ class Settings(BaseSettings):
         "(comma-separated).",
     )
     smtp_tls_cert: Path | None = Field(
-        None, description="PEM certificate: the gateway offers STARTTLS when set (with the key)."
+        None,
+        description="PEM certificate (chain): the gateway offers STARTTLS when it and the key "
+        "are set. Both are read at start-up; one without the other is refused.",
     )
     smtp_tls_key: Path | None = Field(None, description="PEM private key for smtp_tls_cert.")
     smtp_relay: str | None = Field(
@@ -255,6 +257,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "OPENRUNS_TEMPORAL_TLS_CERT and OPENRUNS_TEMPORAL_TLS_KEY go together: "
                 "set both for mTLS, or neither"
+            )
+        if (self.smtp_tls_cert is None) != (self.smtp_tls_key is None):
+            raise ValueError(
+                "OPENRUNS_SMTP_TLS_CERT and OPENRUNS_SMTP_TLS_KEY go together: "
+                "set both for STARTTLS, or neither"
             )
         return self
 

@@ -112,6 +112,21 @@ def test_temporal_tls_files_must_be_readable(tmp_path: Path) -> None:
         )
 
 
+def test_smtp_tls_files_are_checked_when_the_gateway_starts(tmp_path: Path) -> None:
+    missing = str(tmp_path / "missing.pem")
+    smtp = openruns(tmp_path, "smtp", OPENRUNS_SMTP_TLS_CERT=missing, OPENRUNS_SMTP_TLS_KEY=missing)
+    assert smtp.returncode == 2
+    assert one_line(smtp) == (
+        f"error: OPENRUNS_SMTP_TLS_CERT: cannot read {missing!r}: No such file or directory"
+    )
+    half = openruns(tmp_path, "smtp", OPENRUNS_SMTP_TLS_CERT=missing)
+    assert half.returncode == 2
+    assert one_line(half) == (
+        "error: OPENRUNS_SMTP_TLS_CERT and OPENRUNS_SMTP_TLS_KEY go together: "
+        "set both for STARTTLS, or neither"
+    )
+
+
 def test_the_store_and_the_data_directory_are_named_not_temporal(
     tmp_path: Path, client: Client
 ) -> None:

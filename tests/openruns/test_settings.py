@@ -32,6 +32,11 @@ def test_database_url_names_a_store_openruns_can_use() -> None:
         assert "secret" not in str(setting_errors(bad.value))
 
 
+def test_smtp_certificate_without_key_is_refused() -> None:
+    with pytest.raises(ValidationError, match="OPENRUNS_SMTP_TLS_KEY go together"):
+        Settings(smtp_tls_cert="/etc/openruns/smtp.pem")
+
+
 def test_setting_errors_name_the_variable_and_never_repeat_a_secret(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
