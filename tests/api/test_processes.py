@@ -76,6 +76,17 @@ async def test_yaml_aliases_are_fine_until_they_expand_past_what_a_run_can_carry
     assert response.status_code == 422, response.text
 
 
+async def test_a_definition_nested_hundreds_of_levels_deep_is_a_422(
+    api: httpx.AsyncClient,
+) -> None:
+    for depth in (400, 1000):  # YAML text: PyYAML itself recurses too deep at 1,000
+        deep = "[" * depth + "1" + "]" * depth
+        text = f"steps:\n  - id: s\n    uses: set\n    with: {{v: {deep}}}\n"
+        response = await api.post("/v2/processes", json={"name": "deep", "definition": text})
+        assert response.status_code == 422, response.text
+        assert "nested deeper than 64 levels" in response.json()["details"][0]["message"]
+
+
 async def test_duplicate_names_conflict(api: httpx.AsyncClient) -> None:
     await create_process(api, SIMPLE, name="same-name")
     response = await api.post("/v2/processes", json={"name": "same-name", "definition": SIMPLE})

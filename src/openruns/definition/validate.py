@@ -20,6 +20,7 @@ from openruns.models import TEMPORAL_BLOB_LIMIT
 # A definition as JSON, YAML aliases expanded: a larger one could never run (every run carries
 # its definition in the workflow input, which Temporal limits to this).
 MAX_DEFINITION_BYTES = TEMPORAL_BLOB_LIMIT
+MAX_DEFINITION_DEPTH = 64  # levels of objects and lists: far past any real definition
 
 
 def format_path(loc: Sequence[str | int]) -> str:
@@ -58,16 +59,18 @@ def _load(raw: Any, prefix: str) -> Any:
             raise InvalidInput(
                 "the definition is not valid YAML or JSON", [_detail(prefix, (), str(exc))]
             ) from None
+        except RecursionError:  # PyYAML composes nested nodes recursively
+            problem = f"nested deeper than {MAX_DEFINITION_DEPTH} levels"
+            raise InvalidInput(
+                f"the definition is {problem}", [_detail(prefix, (), problem)]
+            ) from None
     if not isinstance(raw, dict):
         raise InvalidInput(
             "the definition must be an object", [_detail(prefix, (), "expected an object")]
         )
-    if _expands_beyond(raw, MAX_DEFINITION_BYTES):
+    if problem := _too_large(raw):
         # YAML aliases share one object between many places ("billion laughs"): 400 bytes of
         # text can stand for gigabytes of JSON, which is what would be stored and run.
-        problem = (
-            f"larger than {MAX_DEFINITION_BYTES:,} bytes as JSON once YAML aliases are expanded"
-        )
         raise InvalidInput(f"the definition is {problem}", [_detail(prefix, (), problem)])
     if not_finite := [_detail(prefix, loc, "not a finite number") for loc in _non_finite(raw, ())]:
         # YAML's .nan and .inf: JSON (the API's answers, PostgreSQL's jsonb) cannot hold them
@@ -75,27 +78,32 @@ def _load(raw: Any, prefix: str) -> Any:
     return raw
 
 
-def _expands_beyond(value: Any, limit: int) -> bool:
-    """Whether ``value`` written out as JSON would be longer than about ``limit`` bytes.
+def _too_large(value: Any) -> str | None:
+    """Why ``value`` cannot be a definition: nested deeper than ``MAX_DEFINITION_DEPTH``, or
+    longer than about ``MAX_DEFINITION_BYTES`` written out as JSON; None when it is fine.
 
-    Every place a shared (aliased) container appears counts, as it will once stored; the walk
-    stops as soon as the limit is passed, so a self-referring alias ends it too."""
-    size, stack = 0, [value]
+    Every place a shared (aliased) container appears counts, as it will once stored, and the
+    walk (with a stack: later checks, the store's JSON and Temporal's payloads recurse) stops
+    at the first limit passed, so an alias that contains itself ends it too."""
+    size, stack = 0, [(value, 0)]
     while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= MAX_DEFINITION_DEPTH:
+                return f"nested deeper than {MAX_DEFINITION_DEPTH} levels"
             size += 2 + len(item)
-            for key, child in item.items():
-                size += len(str(key)) + 3
-                stack.append(child)
-        elif isinstance(item, list):
-            size += 2 + len(item)
-            stack.extend(item)
+            if isinstance(item, dict):
+                size += sum(len(str(key)) + 3 for key in item)
+                stack.extend((child, depth + 1) for child in item.values())
+            else:
+                stack.extend((child, depth + 1) for child in item)
         else:
             size += len(item) + 2 if isinstance(item, str) else 8
-        if size > limit:
-            return True
-    return False
+        if size > MAX_DEFINITION_BYTES:
+            return (
+                f"larger than {MAX_DEFINITION_BYTES:,} bytes as JSON once YAML aliases are expanded"
+            )
+    return None
 
 
 def _non_finite(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
