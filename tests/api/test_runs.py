@@ -286,6 +286,25 @@ async def test_bad_inputs_are_422(api: httpx.AsyncClient, inputs: dict, path: st
     assert path in [d["path"] for d in response.json()["details"]]
 
 
+async def test_an_input_nested_hundreds_of_levels_deep_is_a_422(api: httpx.AsyncClient) -> None:
+    """Such a value cannot be written into Temporal's payloads: it was a 500."""
+    process = await create_process(api, {"inputs": {"x": {"type": "array"}}})
+
+    async def start(depth: int) -> httpx.Response:
+        value = "[" * depth + '"a"' + "]" * depth  # written by hand: httpx's json= recurses
+        body = f'{{"process_id": "{process["id"]}", "stage": "Draft", "inputs": {{"x": {value}}}}}'
+        return await api.post(
+            "/v2/runs", content=body, headers={"content-type": "application/json"}
+        )
+
+    for depth in (65, 300, 900):
+        response = await start(depth)
+        assert response.status_code == 422, (depth, response.text)
+        [detail] = response.json()["details"]
+        assert detail == {"path": "inputs.x", "message": "nested deeper than 64 levels"}
+    assert (await start(64)).status_code == 201
+
+
 async def test_only_manual_and_api_triggers_can_be_claimed(api: httpx.AsyncClient) -> None:
     process = await create_process(api, INVOICE)
     for trigger in ("email", "schedule", "test"):

@@ -29,8 +29,26 @@ def _coerce(spec: InputSpec, value: Any) -> Any:
     return _ADAPTERS[spec.type].validate_python(value)
 
 
+MAX_INPUT_DEPTH = 64  # levels of objects and lists in one input value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
 def check_input_value(spec: InputSpec, value: Any) -> str | None:
     """The problem with ``value`` for ``spec``, or None when it is acceptable."""
+    if isinstance(value, dict | list) and _deeper_than(value, MAX_INPUT_DEPTH):
+        # Temporal's payloads (and the store's JSON) could not be written; the run never runs
+        return f"nested deeper than {MAX_INPUT_DEPTH} levels"
     try:
         coerced = _coerce(spec, value)
     except ValidationError as exc:
