@@ -9,6 +9,7 @@ import socket
 from openruns.settings import Settings
 
 log = logging.getLogger("openruns.api")
+BACKLOG = 2048  # uvicorn's own, when it binds: a burst of new connections is queued, not refused
 
 
 async def prepare(settings: Settings) -> list[socket.socket]:
@@ -58,7 +59,7 @@ def listen(host: str, port: int, variables: str) -> list[socket.socket]:
             host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )
         for family, address in dict.fromkeys((info[0], info[4]) for info in found):
-            bound.append(socket.create_server(address, family=family))
+            bound.append(socket.create_server(address, family=family, backlog=BACKLOG))
     except OSError as exc:
         for sock in bound:
             sock.close()
