@@ -13,12 +13,15 @@ from pathlib import Path
 import typer
 
 from openruns.devstack import (
+    ComponentExited,
     Stack,
+    StopRequested,
     port_in_use,
     temporal_server_command,
     wait_for_port,
     wait_for_temporal,
 )
+from openruns.errors import OpenRunsError
 from openruns.settings import Settings
 from openruns.setup import ensure_ready
 from openruns.store import Database
@@ -46,6 +49,14 @@ async def _prepare(settings: Settings) -> str:
         return key
     finally:
         await database.dispose()
+
+
+def _say(line: str) -> None:
+    """A line on stderr; a closed terminal (SIGHUP) or pipe must not stop us stopping."""
+    try:
+        typer.echo(line, err=True)
+    except OSError:
+        pass
 
 
 def with_example_plugins(settings: Settings) -> Settings:
@@ -95,35 +106,54 @@ def run_dev(settings: Settings) -> int:
         return 1
 
     stack = Stack()
-    stopping = False
 
     def on_signal(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
+        stack.stop_requested = True
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    # The terminal was closed: stop as for Ctrl-C, not die and leave the children behind. Under
+    # nohup (SIGHUP ignored) keep running, as asked.
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, on_signal)
     try:
-        stack.spawn("temporal", temporal_server_command(settings))
-        wait_for_port(settings.temporal_port, timeout=60)
-        asyncio.run(wait_for_temporal(settings))
-        key = asyncio.run(_prepare(settings))
-        openruns = [str(Path(sys.executable).parent / "openruns")]
-        child_env = {"OPENRUNS_AUTO_SETUP": "false", PLUGINS_ENV: ",".join(settings.plugins)}
-        if "OPENRUNS_LOG_FORMAT" not in os.environ:
-            child_env["OPENRUNS_LOG_FORMAT"] = "text"  # a person reads these lines
-        for component in ("worker", "api", "smtp"):
-            stack.spawn(component, [*openruns, component], child_env)
-        wait_for_port(settings.api_port, timeout=60, host=settings.api_host)
-        wait_for_port(settings.smtp_port, timeout=60, host=settings.smtp_host)
+        try:
+            key = _start(settings, stack)
+        except StopRequested:
+            return 0
+        except (ComponentExited, TimeoutError) as exc:
+            _say(f"{exc}; stopping")
+            return 1
+        except OpenRunsError as exc:
+            _say(f"error: {exc.message}")
+            return 1
         typer.echo(_banner(settings, key), err=False)
-        while not stopping:
+        while not stack.stop_requested:
             exited = stack.first_exited()
             if exited:
-                typer.echo(f"{exited[0]} exited with code {exited[1]}; stopping", err=True)
+                _say(f"{exited[0]} exited with code {exited[1]}; stopping")
                 return 1
             time.sleep(0.2)
         return 0
     finally:
-        typer.echo("stopping OpenRuns…", err=True)
+        _say("stopping OpenRuns…")
         stack.stop()
+
+
+def _start(settings: Settings, stack: Stack) -> str:
+    """Start every component and return the dev API key; gives up (``stack.check()``) as
+    soon as a stop is asked for or a component exits."""
+    stack.spawn("temporal", temporal_server_command(settings))
+    wait_for_port(settings.temporal_port, timeout=60, stack=stack)
+    asyncio.run(wait_for_temporal(settings, stack=stack))
+    key = asyncio.run(_prepare(settings))
+    stack.check()
+    openruns = [str(Path(sys.executable).parent / "openruns")]
+    child_env = {"OPENRUNS_AUTO_SETUP": "false", PLUGINS_ENV: ",".join(settings.plugins)}
+    if "OPENRUNS_LOG_FORMAT" not in os.environ:
+        child_env["OPENRUNS_LOG_FORMAT"] = "text"  # a person reads these lines
+    for component in ("worker", "api", "smtp"):
+        stack.spawn(component, [*openruns, component], child_env)
+    wait_for_port(settings.api_port, timeout=60, host=settings.api_host, stack=stack)
+    wait_for_port(settings.smtp_port, timeout=60, host=settings.smtp_host, stack=stack)
+    return key
