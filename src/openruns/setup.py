@@ -8,11 +8,11 @@ import logging
 
 from temporalio.client import Client
 
-from openruns.errors import Unavailable
+from openruns.errors import Conflict, Unavailable
 from openruns.search_attributes import register_search_attributes
 from openruns.settings import Settings
 from openruns.store import Database
-from openruns.store.apikeys import create_key
+from openruns.store.apikeys import RevokedKey, create_key
 from openruns.store.blobs import BlobStore
 from openruns.store.migrate import migrate
 from openruns.temporal import is_unavailable
@@ -23,11 +23,21 @@ log = logging.getLogger(__name__)
 async def ensure_ready(
     settings: Settings, database: Database, client: Client, *, strict: bool = True
 ) -> None:
-    """Idempotent set-up. With ``strict=False`` an unreachable Temporal is logged, not raised."""
+    """Idempotent set-up. With ``strict=False`` an unreachable Temporal (or a revoked
+    OPENRUNS_API_KEY) is logged, not raised."""
     await migrate(database)
     if settings.api_key is not None:
         async with database.session() as session:
-            await create_key(session, "OPENRUNS_API_KEY", settings.api_key.get_secret_value())
+            try:
+                await create_key(session, "OPENRUNS_API_KEY", settings.api_key.get_secret_value())
+            except RevokedKey as exc:
+                message = (
+                    f"OPENRUNS_API_KEY was revoked (API key {exc.key_id}) and is refused;"
+                    " choose another key"
+                )
+                if strict:
+                    raise Conflict(message) from None
+                log.warning("%s", message)
     if settings.s3_bucket:  # a wrong bucket or credentials: say so now, not at the first upload
         try:
             await asyncio.to_thread(BlobStore.from_settings(settings).check)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 from pathlib import Path
+
+from temporalio.client import Client
 
 from tests.helpers import free_port
 from tests.helpers.stack import OPENRUNS
@@ -41,3 +44,17 @@ def test_apikey_migrates_without_logging_each_step(tmp_path: Path) -> None:
     created = _openruns(tmp_path, "apikey", "create", "--name", "ci", OPENRUNS_LOG_LEVEL="INFO")
     assert created.returncode == 0 and created.stdout.startswith("ork_"), created.stderr
     assert created.stderr == ""  # alembic's "Running upgrade …" lines were INFO noise here
+
+
+def test_setup_with_a_revoked_key_says_so_in_one_line(tmp_path: Path, client: Client) -> None:
+    key = f"ork_{uuid.uuid4().hex}"
+    temporal = {"OPENRUNS_TEMPORAL_ADDRESS": client.service_client.config.target_host}
+    assert _openruns(tmp_path, "setup", OPENRUNS_API_KEY=key, **temporal).returncode == 0
+    key_id = _openruns(tmp_path, "apikey", "list").stdout.split("\t")[0]
+    assert _openruns(tmp_path, "apikey", "revoke", key_id).returncode == 0
+    again = _openruns(tmp_path, "setup", OPENRUNS_API_KEY=key, **temporal)
+    assert (again.returncode, again.stdout) == (1, "")
+    assert again.stderr == (
+        f"error: OPENRUNS_API_KEY was revoked (API key {key_id}) and is refused;"
+        " choose another key\n"
+    )

@@ -1,6 +1,6 @@
 """``openruns dev`` as a person meets it: however it ends (the terminal closed, killed outright,
 Ctrl-C while it is still starting, a component that cannot start) nothing it started keeps
-running or holds a port."""
+running or holds a port; a dev API key that was revoked is replaced."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 
 from openruns.devstack import port_in_use
@@ -171,3 +172,29 @@ def test_a_component_that_cannot_start_stops_the_stack_at_once(
     assert re.search(r"^smtp exited with code \d+; stopping$", dev.output(), re.M), dev.output()
     assert "TimeoutError" not in dev.output() and "OpenRuns is running" not in dev.output()
     dev.assert_all_gone()
+
+
+def test_a_revoked_dev_key_is_replaced(tmp_path: Path, start_dev: Callable[..., Dev]) -> None:
+    data_dir = tmp_path / "data"
+
+    def openruns(*args: str) -> str:
+        env = dev_env(data_dir, {}, OPENRUNS_LOG_LEVEL="WARNING")
+        done = subprocess.run([OPENRUNS, *args], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    revoked = openruns("apikey", "create", "--name", "dev").strip()
+    key_id = openruns("apikey", "list").split("\t")[0]
+    openruns("apikey", "revoke", key_id)
+    (data_dir / "dev-api-key").write_text(revoked + "\n")  # what an earlier `make dev` saved
+
+    dev = start_dev()
+    key = dev.key()
+    assert key != revoked
+    assert f"the dev API key in {data_dir / 'dev-api-key'} was revoked; made a new one" in (
+        dev.output()
+    )
+    assert (data_dir / "dev-api-key").read_text() == key + "\n"
+    api = f"http://127.0.0.1:{dev.ports['API']}"
+    assert httpx.get(f"{api}/v2/processes", headers={"x-api-key": key}).status_code == 200
+    assert httpx.get(f"{api}/v2/processes", headers={"x-api-key": revoked}).status_code == 401

@@ -66,6 +66,18 @@ async def test_api_keys_are_hashed_and_revocable(store: Database) -> None:
         assert (await apikeys.verify_key(session, plain)) is None
 
 
+async def test_a_revoked_key_cannot_be_created_again(store: Database) -> None:
+    async with store.session() as session:
+        row, plain = await apikeys.create_key(session, "ci", "ork_configured_key_0123456789")
+        assert (await apikeys.create_key(session, "ci", plain))[0].id == row.id  # idempotent
+        await apikeys.revoke_key(session, row.id)
+    with pytest.raises(apikeys.RevokedKey, match=f"API key {row.id} .* was revoked"):
+        async with store.session() as session:
+            await apikeys.create_key(session, "ci", plain)
+    async with store.session() as session:
+        assert (await apikeys.verify_key(session, plain)) is None
+
+
 async def test_concurrent_idempotency_claims_have_one_winner(store: Database) -> None:
     async def claim(run_id: str) -> tuple[str, bool]:
         async with store.session() as session:

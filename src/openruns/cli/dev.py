@@ -25,7 +25,7 @@ from openruns.errors import OpenRunsError
 from openruns.settings import Settings
 from openruns.setup import ensure_ready
 from openruns.store import Database
-from openruns.store.apikeys import create_key
+from openruns.store.apikeys import RevokedKey, create_key
 from openruns.temporal import connect
 
 PLUGINS_ENV = "OPENRUNS_PLUGINS"
@@ -37,18 +37,26 @@ async def _prepare(settings: Settings) -> str:
     database = Database.from_settings(settings)
     try:
         await ensure_ready(settings, database, await connect(settings))
-        key_file = settings.data_dir / "dev-api-key"
         if settings.api_key is not None:
-            key = settings.api_key.get_secret_value()
-        else:
-            saved = key_file.read_text().strip() if key_file.exists() else None
-            async with database.session() as session:
-                _, key = await create_key(session, "dev", saved)
-            key_file.write_text(key + "\n")
-            key_file.chmod(0o600)
-        return key
+            return settings.api_key.get_secret_value()
+        return await _dev_key(settings, database)
     finally:
         await database.dispose()
+
+
+async def _dev_key(settings: Settings, database: Database) -> str:
+    """The key saved in data_dir, or a new one (saved) when there is none or it was revoked."""
+    key_file = settings.data_dir / "dev-api-key"
+    saved = key_file.read_text().strip() if key_file.exists() else None
+    async with database.session() as session:
+        try:
+            _, key = await create_key(session, "dev", saved or None)
+        except RevokedKey:
+            _, key = await create_key(session, "dev")
+            _say(f"the dev API key in {key_file} was revoked; made a new one")
+    key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
+    return key
 
 
 def _say(line: str) -> None:

@@ -10,11 +10,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from openruns.errors import NotFound
+from openruns.errors import Conflict, NotFound
 from openruns.ids import new_id
 from openruns.store.tables import ApiKeyRow, utcnow
 
 KEY_PREFIX = "ork_"
+
+
+class RevokedKey(Conflict):
+    """A key given to ``create_key`` was revoked: it cannot be made to work again."""
+
+    def __init__(self, row: ApiKeyRow) -> None:
+        super().__init__(f"API key {row.id} ({row.prefix}…) was revoked; choose another key")
+        self.key_id = row.id
 
 
 def hash_key(key: str) -> str:
@@ -25,11 +33,14 @@ def hash_key(key: str) -> str:
 async def create_key(
     session: AsyncSession, name: str, key: str | None = None
 ) -> tuple[ApiKeyRow, str]:
-    """Create a key (random unless ``key`` is given); returns the row and the plain key."""
+    """Create a key (random unless ``key`` is given); returns the row and the plain key. A
+    given key that exists is returned as it is, unless it was revoked (RevokedKey)."""
     plain = key or KEY_PREFIX + secrets.token_urlsafe(32)
     digest = hash_key(plain)
     existing = await session.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == digest))
     if existing is not None:
+        if existing.revoked_at is not None:
+            raise RevokedKey(existing)
         return existing, plain
     row = ApiKeyRow(id=new_id("key"), name=name, prefix=plain[:8], key_hash=digest)
     try:
