@@ -60,10 +60,8 @@ def _load(raw: Any, prefix: str) -> Any:
                 "the definition is not valid YAML or JSON", [_detail(prefix, (), str(exc))]
             ) from None
         except RecursionError:  # PyYAML composes nested nodes recursively
-            problem = f"nested deeper than {MAX_DEFINITION_DEPTH} levels"
-            raise InvalidInput(
-                f"the definition is {problem}", [_detail(prefix, (), problem)]
-            ) from None
+            deep = f"nested deeper than {MAX_DEFINITION_DEPTH} levels"
+            raise InvalidInput(f"the definition is {deep}", [_detail(prefix, (), deep)]) from None
     if not isinstance(raw, dict):
         raise InvalidInput(
             "the definition must be an object", [_detail(prefix, (), "expected an object")]
