@@ -27,6 +27,19 @@ NAP = {
 RUNS = 120
 
 
+def _count_queries(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Visibility queries per request: the caller appends a 0 before each request."""
+    queries: list[int] = []
+    page = run_windows.Windows.page
+
+    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        queries[-1] += 1
+        return await page(self, *args, **kwargs)
+
+    monkeypatch.setattr(run_windows.Windows, "page", counted)
+    return queries
+
+
 async def _start_many(api: httpx.AsyncClient, process_id: str, count: int) -> None:
     gate = asyncio.Semaphore(16)
 
@@ -65,14 +78,7 @@ async def test_default_list_with_most_runs_archived(
     # Small windows and few queries per page, so paging must cross many windows.
     monkeypatch.setattr(run_windows, "WINDOW", 7)
     monkeypatch.setattr(run_windows, "MAX_QUERIES", 3)
-    queries: list[int] = []
-    page = run_windows.Windows.page
-
-    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
-        queries[-1] += 1
-        return await page(self, *args, **kwargs)
-
-    monkeypatch.setattr(run_windows.Windows, "page", counted)
+    queries = _count_queries(monkeypatch)
 
     async def default_list(limit: int, **params: Any) -> list[str]:
         ids: list[str] = []
@@ -170,14 +176,7 @@ async def test_archived_list_behind_many_unfinished_archived_runs(
         rows = await rows_for(session, short_ids)
     assert all(row.closed_at is None for row in rows.values()), "archived while running"
 
-    queries: list[int] = []
-    page = run_windows.Windows.page
-
-    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
-        queries[-1] += 1
-        return await page(self, *args, **kwargs)
-
-    monkeypatch.setattr(run_windows.Windows, "page", counted)
+    queries = _count_queries(monkeypatch)
 
     async def archived_list(**params: Any) -> list[str]:
         ids: list[str] = []
