@@ -31,8 +31,12 @@ def _finite(text: str) -> float:
 
 
 def loads(body: bytes | str) -> Any:
-    """``json.loads`` that refuses what is not JSON (422, raised as an ``HTTPException``)."""
-    return json.loads(body, parse_constant=_no_constant, parse_float=_finite)
+    """``json.loads`` that refuses what is not JSON (422, raised as an ``HTTPException``), and
+    what nests deeper than the parser goes (Python's recursion limit, about 1,000 levels)."""
+    try:
+        return json.loads(body, parse_constant=_no_constant, parse_float=_finite)
+    except RecursionError:
+        raise HTTPException(422, "the body nests too deeply (about 1,000 levels)") from None
 
 
 class JsonRequest(Request):

@@ -303,6 +303,9 @@ async def test_an_input_nested_hundreds_of_levels_deep_is_a_422(api: httpx.Async
         [detail] = response.json()["details"]
         assert detail == {"path": "inputs.x", "message": "nested deeper than 64 levels"}
     assert (await start(64)).status_code == 201
+    too_deep = await start(5000)  # past what the JSON parser goes: a 422 that says so
+    assert too_deep.status_code == 422, too_deep.text
+    assert "nests too deeply" in too_deep.json()["message"]
 
 
 async def test_only_manual_and_api_triggers_can_be_claimed(api: httpx.AsyncClient) -> None:
