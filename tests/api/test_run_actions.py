@@ -4,6 +4,7 @@ unarchive, add test case, cancel — per-run results, never a failed call for on
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from temporalio.client import Client
@@ -29,6 +30,16 @@ SLEEPY = {
     "steps": [{"id": "nap", "uses": "sleep", "with": {"seconds": 4}}],
     "outputs": {"rested": True},
 }
+
+
+def _scheduled(process: dict[str, Any], amount: int, schedule_id: str) -> ProcessRunInput:
+    """What a Temporal Schedule starts: no definition; the published revision is resolved when
+    the run starts."""
+    return ProcessRunInput(
+        process_id=process["id"], process_name=process["name"], stage=Stage.PUBLISHED,
+        inputs={"amount": amount}, trigger=Trigger.SCHEDULE, name="nightly",
+        schedule_id=schedule_id,
+    )  # fmt: skip
 
 
 async def test_rerun_of_a_failed_run_repeats_its_revision_and_inputs(
@@ -193,11 +204,7 @@ async def test_rerun_of_a_scheduled_run_uses_the_revision_it_resolved(
     api: httpx.AsyncClient, worker: object, client: Client, settings: Settings
 ) -> None:
     process = await create_process(api, CHECK, publish=True)
-    # What a Temporal Schedule starts: no definition, the published revision resolved at fire.
-    scheduled = ProcessRunInput(
-        process_id=process["id"], process_name=process["name"], stage=Stage.PUBLISHED,
-        inputs={"amount": 3}, trigger=Trigger.SCHEDULE, name="nightly", schedule_id="sch-1",
-    )  # fmt: skip
+    scheduled = _scheduled(process, 3, "sch-1")
     await launch(client, settings, "run-scheduled-" + process["id"], scheduled)
     original = await wait_for_state(api, "run-scheduled-" + process["id"])
     assert (original["state"], original["revision"]) == ("Succeeded", 1)
@@ -218,10 +225,7 @@ async def test_rerun_of_a_scheduled_run_that_never_started_runs_the_published_re
     revision; re-running it does what its schedule would do now (SPEC: re-run works for runs
     in any final state)."""
     process = await create_process(api, CHECK, publish=True)
-    scheduled = ProcessRunInput(
-        process_id=process["id"], process_name=process["name"], stage=Stage.PUBLISHED,
-        inputs={"amount": 5}, trigger=Trigger.SCHEDULE, name="nightly", schedule_id="sch-2",
-    )  # fmt: skip
+    scheduled = _scheduled(process, 5, "sch-2")
     run_id = "run-never-started-" + process["id"]
     await client.start_workflow(
         WORKFLOW_TYPE,
@@ -252,10 +256,7 @@ async def test_runs_of_a_deleted_process_are_not_re_run(
     by_api = await wait_for_state(
         api, (await start_run(api, process["id"], inputs={"amount": 1}))["id"]
     )
-    scheduled = ProcessRunInput(
-        process_id=process["id"], process_name=process["name"], stage=Stage.PUBLISHED,
-        inputs={"amount": 2}, trigger=Trigger.SCHEDULE, name="nightly", schedule_id="sch-3",
-    )  # fmt: skip
+    scheduled = _scheduled(process, 2, "sch-3")
     await launch(client, settings, "run-sched-deleted-" + process["id"], scheduled)
     by_schedule = await wait_for_state(api, "run-sched-deleted-" + process["id"])
     assert (await api.delete(f"/v2/processes/{process['id']}")).status_code == 204

@@ -224,8 +224,8 @@ async def _update(
     """Read, patch, write back if nothing changed in between, and check that it landed; when
     another write came first (a concurrent PATCH, a publish), start again from what it wrote,
     so every edit that was answered 200 is kept."""
+    current = await describe(client, schedule_id)
     for _ in range(UPDATE_ATTEMPTS):
-        current = await describe(client, schedule_id)
         config = apply_patch(await from_temporal(client, current), patch)
         write = new_write_id()
         schedule = await _prepare(
@@ -238,7 +238,8 @@ async def _update(
         )
         attributes = schedule_search_attributes(config.process_id)
         await temporal_update(client, current, schedule, attributes)
-        if await write_id(client, await describe(client, schedule_id)) == write:
+        current = await describe(client, schedule_id)  # what landed: ours, or the next round's
+        if await write_id(client, current) == write:
             return
     raise Conflict(
         f"schedule {schedule_id!r} kept changing while this update was applied: try again"
