@@ -19,7 +19,7 @@ from bench.report import write_report
 from bench.stack import API_KEY, BenchStack, PeakMemory, machine
 from openruns import __version__
 from openruns.devstack import temporal_binary
-from openruns.services.runs import RunFilters, build_query
+from openruns.services.run_query import RunFilters, build_query
 from openruns.states import RunState
 from openruns.temporal import connect
 

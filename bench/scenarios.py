@@ -21,7 +21,7 @@ from bench.raw_worker import RAW_TASK_QUEUE, RawBenchWorkflow
 from bench.smtp import build_messages, send_all
 from bench.stack import cpu_seconds
 from openruns.models import ProcessRunInput
-from openruns.services.runs import start_options
+from openruns.services.run_start import start_options
 from openruns.states import Stage, Trigger
 
 SET_PROCESS = {

@@ -4,6 +4,9 @@ Deduplication: the run id is ``stable_id("run", process_id, key)`` where ``key``
 Message-ID, or ``sha256:<hash of the raw message>`` for a message without one. Temporal's
 workflow-id policies make a second start of that id a no-op, so a redelivery, or the same
 message reaching two gateways, starts one run.
+
+Which process an address starts is looked up in ``targets``; a message's attachments and the
+requests of the runs it starts are built in ``run_requests``.
 """
 
 from __future__ import annotations
@@ -12,13 +15,10 @@ import asyncio
 import hashlib
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -26,24 +26,14 @@ from email_gateway import replies
 from email_gateway.dkim_check import DnsFunc, aligned_signature
 from email_gateway.headers import NotQuick, TooComplex
 from email_gateway.message import ParsedEmail, parse_message
+from email_gateway.run_requests import start_request, store_attachments
+from email_gateway.targets import Target, envelope_targets, find_target
 from openruns.errors import OpenRunsError, PayloadTooLarge
-from openruns.ids import stable_id
-from openruns.models import TEMPORAL_BLOB_LIMIT, EmailInfo, EmailPermission
-from openruns.services.email_triggers import sender_permitted
-from openruns.services.processes import CurrentRevision
-from openruns.services.runs import (
-    StartRequest,
-    input_for,
-    input_size,
-    launch,
-)
+from openruns.models import TEMPORAL_BLOB_LIMIT
+from openruns.services.run_start import input_for, input_size, launch
 from openruns.settings import Settings
-from openruns.states import Stage, Trigger
 from openruns.store import Database
-from openruns.store import files as file_repo
 from openruns.store.blobs import BlobStore
-from openruns.store.db import read
-from openruns.store.tables import EmailAddressRow, EmailTriggerRow, ProcessRow, RevisionRow
 from openruns.temporal import is_unavailable
 
 log = logging.getLogger(__name__)
@@ -54,37 +44,6 @@ MAX_ATTACHMENTS = 200
 # DATA starts what RCPT read if it read it less than this long ago; else it reads it again. A
 # process deleted or a trigger changed within it is indistinguishable from mail that came first.
 RECHECK_AFTER_SECONDS = 2.0
-
-
-def _targets(envelope: Any) -> dict[str, Target]:
-    """The targets RCPT accepted for this envelope, by address."""
-    if not hasattr(envelope, "openruns_targets"):
-        envelope.openruns_targets = {}
-    targets: dict[str, Target] = envelope.openruns_targets
-    return targets
-
-
-@dataclass(frozen=True)
-class Target:
-    """A process that a recipient address starts runs of, and the revision its runs execute
-    (read at RCPT: DATA, milliseconds later in the same transaction, starts that revision; a
-    DATA more than ``RECHECK_AFTER_SECONDS`` later reads it again)."""
-
-    current: CurrentRevision
-    stage: Stage
-    check_from: bool  # members/restricted: the From header must be the envelope sender alone
-    read_at: float  # time.monotonic() of the read
-
-    @property
-    def process_id(self) -> str:
-        return self.current.process_id
-
-
-# The revision a trigger's runs execute: the draft, or the published one.
-_STAGE_REVISION = case(
-    (EmailTriggerRow.stage == Stage.DRAFT.value, ProcessRow.draft_revision),
-    else_=ProcessRow.published_revision,
-)
 
 
 class GatewayHandler:
@@ -100,51 +59,6 @@ class GatewayHandler:
         self.dkim_dnsfunc = dkim_dnsfunc
         self.recheck_after = RECHECK_AFTER_SECONDS
 
-    async def _target(
-        self, session: AsyncSession, address: str, sender: str | None
-    ) -> Target | str:
-        """The ``Target`` of ``address``, or the reply refusing it (one query: the address, its
-        trigger, its process and the revision a run would execute)."""
-        rows = await read(
-            session,
-            select(
-                EmailTriggerRow.enabled,
-                EmailTriggerRow.permission,
-                EmailTriggerRow.allowed_senders,
-                EmailTriggerRow.stage,
-                ProcessRow.id.label("process_id"),
-                ProcessRow.name.label("process_name"),
-                RevisionRow.revision,
-                RevisionRow.definition,
-            )
-            .join(EmailAddressRow, EmailAddressRow.process_id == EmailTriggerRow.process_id)
-            .join(ProcessRow, ProcessRow.id == EmailTriggerRow.process_id)
-            .outerjoin(
-                RevisionRow,
-                and_(
-                    RevisionRow.process_id == ProcessRow.id,
-                    RevisionRow.revision == _STAGE_REVISION,
-                ),
-            )
-            .where(
-                EmailAddressRow.address == address.lower(),
-                EmailAddressRow.retired_at.is_(None),
-            ),
-        )
-        found = rows[0] if rows else None
-        if found is None or not found.enabled:
-            return replies.UNKNOWN_RECIPIENT
-        if not sender_permitted(found, sender, self.settings.email_member_domains):
-            return replies.SENDER_NOT_PERMITTED
-        if found.revision is None:  # only a Published trigger's process can lack its revision
-            return replies.NOT_PUBLISHED
-        return Target(
-            CurrentRevision(found.process_id, found.process_name, found.revision, found.definition),
-            Stage(found.stage),
-            found.permission != EmailPermission.ANYONE,
-            time.monotonic(),
-        )
-
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
@@ -152,14 +66,16 @@ class GatewayHandler:
             return replies.TOO_MANY_RECIPIENTS
         try:
             async with self.database.sessions() as db:
-                target = await self._target(db, address, envelope.mail_from)
+                target = await find_target(
+                    db, address, envelope.mail_from, self.settings.email_member_domains
+                )
         except Exception as exc:
             return self._failure(exc)
         if isinstance(target, str):
             return target
         envelope.rcpt_tos.append(address)
         # DATA starts the runs RCPT accepted: the address and its settings are checked here, once.
-        _targets(envelope)[address] = target
+        envelope_targets(envelope)[address] = target
         return replies.RECIPIENT_OK
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -180,7 +96,7 @@ class GatewayHandler:
             )
             return replies.MALFORMED
         try:
-            accepted = await self._recheck(envelope.mail_from, _targets(envelope))
+            accepted = await self._recheck(envelope.mail_from, envelope_targets(envelope))
             if isinstance(accepted, str):
                 return accepted
             return await self._deliver(envelope.mail_from, accepted, raw, parsed)
@@ -200,7 +116,7 @@ class GatewayHandler:
         current = dict(accepted)
         async with self.database.sessions() as db:
             for address in stale:
-                target = await self._target(db, address, sender)
+                target = await find_target(db, address, sender, self.settings.email_member_domains)
                 if isinstance(target, str):
                     log.info("recipient %r refused at DATA: %s", address, target)
                     return target
@@ -227,9 +143,9 @@ class GatewayHandler:
         # with identical bytes (no Message-ID) or a Message-ID one of them copied.
         message_key = parsed.message_id or f"sha256:{hashlib.sha256(raw).hexdigest()}"
         key = f"{(sender or '').lower()}\x1f{message_key}"
-        attachments = await self._store_attachments(parsed, key)
+        attachments = await store_attachments(self.database, self.blobs, parsed, key)
         requests = {
-            target.process_id: self._request(target, parsed, sender, key, attachments)
+            target.process_id: start_request(target, parsed, sender, key, attachments)
             for target in targets.values()
         }
         # Validate every run before starting any. No query: RCPT read each target's revision,
@@ -245,67 +161,6 @@ class GatewayHandler:
         log.info("message %s from %r started %s", key, sender, run_ids)
         runs = " ".join(run_ids)
         return replies.ACCEPTED.format(runs=runs if len(runs) < 400 else f"{len(run_ids)} runs")
-
-    async def _store_attachments(self, parsed: ParsedEmail, key: str) -> list[dict[str, Any]]:
-        """Store every attachment (bytes, then metadata) before any run starts."""
-        stored: list[dict[str, Any]] = []
-        if not parsed.attachments:
-            return stored
-        async with self.database.sessions() as db:
-            for index, attachment in enumerate(parsed.attachments):
-                sha256, size = await asyncio.to_thread(self.blobs.put, attachment.data)
-                row = await file_repo.add_file(
-                    db,
-                    sha256=sha256,
-                    size=size,
-                    filename=attachment.filename,
-                    content_type=attachment.content_type,
-                    file_id=stable_id("file", key, str(index), sha256),
-                )
-                stored.append(
-                    {
-                        "file_id": row.id,
-                        "filename": row.filename,
-                        "content_type": row.content_type,
-                        "size": row.size,
-                    }
-                )
-            await db.commit()
-        return stored
-
-    def _request(
-        self,
-        target: Target,
-        parsed: ParsedEmail,
-        sender: str | None,
-        key: str,
-        attachments: list[dict[str, Any]],
-    ) -> StartRequest:
-        email: dict[str, Any] = {
-            "subject": parsed.subject,
-            "sender": parsed.sender or sender or None,
-            "to": parsed.to,
-            "cc": parsed.cc,
-            "date": parsed.date,
-            "message_id": parsed.message_id,
-            "text": parsed.text,
-            "html": parsed.html,
-            "attachments": attachments,
-        }
-        if parsed.truncated:
-            email["truncated"] = True
-        return StartRequest(
-            process_id=target.process_id,
-            stage=target.stage,
-            trigger=Trigger.EMAIL,
-            inputs={"email": email},
-            name=parsed.subject[:200] or None,
-            file_ids=[a["file_id"] for a in attachments],
-            email=EmailInfo(
-                sender=email["sender"], subject=parsed.subject, message_id=parsed.message_id
-            ),
-            run_id=stable_id("run", target.process_id, key),
-        )
 
     @staticmethod
     def _failure(exc: Exception) -> str:

@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from openruns.definition.steps import ProcessArgs
     from openruns.ids import stable_id
     from openruns.models import ProcessRunInput, ResolvedRun, RunResult
-    from openruns.services.runs import start_options
+    from openruns.services.run_start import start_options
 
 MIN_CHILD_TIMEOUT = timedelta(seconds=1)
 

@@ -19,7 +19,8 @@ from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from openruns.models import ProcessRunInput, RunResult
-    from openruns.services.runs import WORKFLOW_TYPE, start_options
+    from openruns.services.run_records import WORKFLOW_TYPE
+    from openruns.services.run_start import start_options
     from openruns.states import Trigger
     from openruns.suite import (
         DiffBudget,

@@ -11,7 +11,8 @@ from temporalio.client import Client
 
 from openruns import search_attributes as attrs
 from openruns.models import ProcessRunInput
-from openruns.services.runs import WORKFLOW_TYPE, launch, start_options
+from openruns.services.run_records import WORKFLOW_TYPE
+from openruns.services.run_start import launch, start_options
 from openruns.settings import Settings
 from openruns.states import Stage, Trigger
 from tests.helpers import assert_eventually

@@ -15,8 +15,8 @@ from temporalio.worker import Worker
 from openruns.errors import NotFound
 from openruns.ids import new_id
 from openruns.models import ProcessRunInput
-from openruns.services import runs as runs_service
-from openruns.services.runs import start_options
+from openruns.services import run_history
+from openruns.services.run_start import start_options
 from openruns.settings import Settings
 from openruns.states import Stage, Trigger
 from openruns.store import Database
@@ -470,7 +470,7 @@ async def test_a_workflow_that_is_not_a_run_is_404(
     )
     try:
         with pytest.raises(NotFound):  # the input read alone already knows
-            await runs_service._started_input(client, other.id)
+            await run_history.started_input(client, other.id)
         for _ in range(5):
             response = await api.get(f"/v2/runs/{other.id}")
             assert response.status_code == 404, response.text

@@ -7,7 +7,7 @@ import httpx
 from temporalio.client import Client
 
 from openruns.models import EmailInfo
-from openruns.services import runs as service
+from openruns.services import run_start
 from openruns.settings import Settings
 from openruns.states import Stage, Trigger
 from openruns.store import Database
@@ -36,9 +36,9 @@ async def test_q_finds_runs_with_every_word(
     order = await start_run(api, pid, name="Order 7", inputs={"customer": "ACME Corp", "note": "invoice-77"})  # fmt: skip
     await start_run(api, pid, name="Acmeware invoices", inputs={"note": "acme-ish"})
     async with database.sessions() as session:
-        mail = await service.start_run(
+        mail = await run_start.start_run(
             client, session, settings,
-            service.StartRequest(
+            run_start.StartRequest(
                 process_id=pid, stage=Stage.DRAFT, trigger=Trigger.EMAIL,
                 inputs={"email": {"subject": "Quarterly report"}},
                 email=EmailInfo(sender="bob@acme.com", subject="Quarterly report"),

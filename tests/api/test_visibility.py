@@ -11,7 +11,8 @@ from temporalio.client import Client
 
 from openruns import search_attributes as attrs
 from openruns.services import visibility
-from openruns.services.runs import RunFilters, build_query, run_summary
+from openruns.services.run_query import RunFilters, build_query
+from openruns.services.run_records import run_summary
 from openruns.settings import Settings
 from tests.helpers import assert_eventually
 from tests.helpers.actions import act

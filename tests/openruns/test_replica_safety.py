@@ -13,7 +13,7 @@ from temporalio.worker import Worker
 from openruns.ids import stable_id
 from openruns.models import ProcessCreate
 from openruns.services import processes
-from openruns.services.runs import Started, StartRequest, start_run
+from openruns.services.run_start import Started, StartRequest, start_run
 from openruns.settings import Settings
 from openruns.states import RunState, Stage, Trigger
 from openruns.store import Database

@@ -9,7 +9,7 @@ import httpx
 from temporalio.client import Client
 
 from openruns.models import EmailInfo
-from openruns.services import runs
+from openruns.services import run_start
 from openruns.settings import Settings
 from openruns.states import Stage, Trigger
 from openruns.store import Database
@@ -34,7 +34,7 @@ async def test_the_email_and_the_files_of_a_run(
     file_id = upload.json()["id"]
     # Started the way the SMTP gateway starts an email run (same service, same inputs).
     email = EmailInfo(sender="ann@example.test", subject="Invoice 42", message_id="<m42@x>")
-    request = runs.StartRequest(
+    request = run_start.StartRequest(
         process_id=process["id"],
         stage=Stage.DRAFT,
         trigger=Trigger.EMAIL,
@@ -44,7 +44,7 @@ async def test_the_email_and_the_files_of_a_run(
         email=email,
     )
     async with database.sessions() as session:
-        started = await runs.start_run(client, session, settings, request)
+        started = await run_start.start_run(client, session, settings, request)
     await wait_for_state(api, started.run.id)
 
     await log_in(ui_http, api_key)

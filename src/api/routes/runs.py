@@ -12,11 +12,10 @@ from api.middleware import annotate
 from openruns.models import Page, Run, RunCreate
 from openruns.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from openruns.run_actions import ArchivedFilter
-from openruns.services import run_list
-from openruns.services import runs as service
+from openruns.services import run_list, run_query, run_read, run_start
 from openruns.states import RunState, Stage, Trigger
 
-RunIdPath = Annotated[str, Path(pattern=service.SAFE_VALUE, description="A run id.")]
+RunIdPath = Annotated[str, Path(pattern=run_query.SAFE_VALUE, description="A run id.")]
 
 # The longest a request may wait for its run; a proxy in front must allow longer
 # (deploy/haproxy.cfg).
@@ -47,11 +46,11 @@ async def start_run(
     # The session is opened here rather than by a dependency: this is the busiest endpoint,
     # and a generator dependency costs a cancel scope and an exit stack per request.
     async with database.sessions() as session:
-        started = await service.start_run(
+        started = await run_start.start_run(
             temporal,
             session,
             settings,
-            service.StartRequest(
+            run_start.StartRequest(
                 process_id=body.process_id,
                 stage=body.stage,
                 trigger=Trigger(body.trigger),
@@ -75,7 +74,7 @@ async def list_runs(
     database: DatabaseDep,
     settings: SettingsDep,
     _: ApiKeyDep,
-    process_id: Annotated[str | None, Query(pattern=service.SAFE_VALUE)] = None,
+    process_id: Annotated[str | None, Query(pattern=run_query.SAFE_VALUE)] = None,
     stage: Stage | None = None,
     state: RunState | None = None,
     trigger: Trigger | None = None,
@@ -83,14 +82,14 @@ async def list_runs(
         str | None, Query(max_length=500, description="Words that must all occur (see README).")
     ] = None,
     archived: ArchivedFilter = ArchivedFilter.FALSE,
-    schedule_id: Annotated[str | None, Query(pattern=service.SAFE_VALUE)] = None,
+    schedule_id: Annotated[str | None, Query(pattern=run_query.SAFE_VALUE)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     continuation_token: str | None = None,
 ) -> Page[Run]:
     """Runs in Temporal's visibility order: unfinished first, then the most recently ended.
 
     Archived runs are left out unless ``archived=true`` (only them) or ``archived=all``."""
-    filters = service.RunFilters(
+    filters = run_query.RunFilters(
         process_id=process_id,
         stage=stage,
         state=state,
@@ -116,7 +115,7 @@ async def get_run(
     ] = 0,
 ) -> Run:
     """One run with inputs, outputs, error and step timeline; ``wait`` long-polls for the end."""
-    run = await service.get_run(temporal, settings, run_id, wait=wait)
+    run = await run_read.get_run(temporal, settings, run_id, wait=wait)
     [run] = await run_list.flagged(database, [run])
     return run
 
@@ -126,4 +125,4 @@ async def cancel_run(
     run_id: RunIdPath, temporal: TemporalDep, settings: SettingsDep, _: ApiKeyDep
 ) -> Run:
     """Request cancellation; the run ends Cancelled. 409 when it has already finished."""
-    return await service.cancel_run(temporal, settings, run_id)
+    return await run_read.cancel_run(temporal, settings, run_id)

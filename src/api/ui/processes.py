@@ -15,7 +15,7 @@ from api.ui.render import page
 from api.ui.run_form import forms_for
 from openruns.models import Run
 from openruns.run_actions import ArchivedFilter
-from openruns.services import email_triggers, processes, run_list, runs, schedules
+from openruns.services import email_triggers, processes, run_list, run_query, schedules
 from openruns.services.processes import revision_for_stage
 from openruns.settings import Settings
 from openruns.states import Stage
@@ -26,7 +26,9 @@ PAGE_SIZE = 20
 
 async def _last_run(client: Client, settings: Settings, process_id: str) -> Run | None:
     """The run lists show first: one still going, else the one that ended last."""
-    found = await runs.list_runs(client, settings, runs.RunFilters(process_id=process_id), 1, None)
+    found = await run_query.list_runs(
+        client, settings, run_query.RunFilters(process_id=process_id), 1, None
+    )
     return found.items[0] if found.items else None
 
 
@@ -84,7 +86,7 @@ async def process_page(
         )
     forms = await forms_for(session, process)
     trigger = await email_triggers.get(session, process_id, settings.email_domain)
-    filters = runs.RunFilters(process_id=process_id)
+    filters = run_query.RunFilters(process_id=process_id)
     scheduled, recent = await asyncio.gather(
         schedules.list_page(temporal, session, settings, process_id, 50, None),
         run_list.list_runs(temporal, database, settings, filters, ArchivedFilter.FALSE, 5, None),

@@ -21,7 +21,7 @@ from openruns.definition.model import Definition
 from openruns.errors import InvalidInput, OpenRunsError
 from openruns.models import Process, Run
 from openruns.services import files as file_service
-from openruns.services import processes, runs
+from openruns.services import processes, run_start
 from openruns.services.processes import load_definition, revision_for_stage
 from openruns.settings import Settings
 from openruns.states import Stage, Trigger
@@ -143,11 +143,11 @@ async def _start(
         submitted.inputs[input_name] = stored.id
         file_ids.append(stored.id)
     name = str(form.get("name") or "").strip()[:200] or None
-    started = await runs.start_run(
+    started = await run_start.start_run(
         temporal,
         session,
         settings,
-        runs.StartRequest(
+        run_start.StartRequest(
             process_id=process_id,
             stage=stage,
             trigger=Trigger.MANUAL,

@@ -20,7 +20,7 @@ from openruns.errors import InvalidInput, NotFound, error_detail
 from openruns.models import Page, Run
 from openruns.pagination import MAX_LIMIT
 from openruns.run_actions import MAX_ACTION_RUNS, ArchivedFilter, RunAction, RunActionsRequest
-from openruns.services import files, processes, run_actions, run_list, runs
+from openruns.services import files, processes, run_actions, run_list, run_query, run_read
 from openruns.settings import Settings
 from openruns.states import RunState, Stage, Trigger
 from openruns.store import Database
@@ -106,7 +106,7 @@ BackendsDep = Annotated[Backends, Depends(_backends)]
 
 
 async def _page_of_runs(b: Backends, process_id: str, query: RunQuery) -> Page[Run]:
-    filters = runs.RunFilters(
+    filters = run_query.RunFilters(
         process_id=process_id,
         stage=query.stage,
         state=query.run_state,
@@ -202,7 +202,7 @@ async def act(
 
 
 async def _run_details(b: Backends, run_id: str) -> Run:
-    run = await runs.get_run(b.temporal, b.settings, run_id)
+    run = await run_read.get_run(b.temporal, b.settings, run_id)
     [run] = await run_list.flagged(b.database, [run])
     return run
 

@@ -39,7 +39,8 @@ from openruns.errors import InvalidInput, NotFound, error_detail
 from openruns.models import ProcessRunInput
 from openruns.schedules.config import ScheduleConfig
 from openruns.schedules.models import Overlap
-from openruns.services.runs import WORKFLOW_TYPE, start_options
+from openruns.services.run_records import WORKFLOW_TYPE
+from openruns.services.run_start import start_options
 from openruns.states import Stage, Trigger
 
 SCHEDULE_MEMO = "schedule"

@@ -23,7 +23,7 @@ from openruns import search_attributes as attrs
 from openruns.models import Run
 from openruns.run_actions import ARCHIVE_SIGNAL, ArchiveSignal, RunActionResult
 from openruns.services import visibility
-from openruns.services.runs import WORKFLOW_TYPE, run_summary
+from openruns.services.run_records import WORKFLOW_TYPE, run_summary
 from openruns.settings import Settings
 from openruns.states import run_state
 from openruns.store import Database

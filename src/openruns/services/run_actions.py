@@ -16,7 +16,7 @@ from openruns.errors import Conflict, InvalidInput, OpenRunsError, error_detail
 from openruns.ids import new_id, stable_id
 from openruns.models import Run
 from openruns.run_actions import RunAction, RunActionResult, RunActionsRequest
-from openruns.services import archive, run_list, runs, test_cases
+from openruns.services import archive, run_list, run_read, run_start, test_cases
 from openruns.services.processes import load_definition, revision_for_stage
 from openruns.settings import Settings
 from openruns.states import Stage, Trigger
@@ -45,7 +45,7 @@ async def rerun(
 
     ``replay``: ``new_run_id`` may exist already (an idempotent retry); answer with it.
     """
-    original, run_input = await runs.run_with_input(client, settings, run_id)
+    original, run_input = await run_read.run_with_input(client, settings, run_id)
     if not original.state.is_final:
         raise Conflict(
             f"run is {original.state}; only finished runs can be re-run (cancel it first)"
@@ -80,10 +80,10 @@ async def rerun(
             "email": None,
         }
     )
-    created = await runs.launch(client, settings, new_run_id, run_input)
+    created = await run_start.launch(client, settings, new_run_id, run_input)
     if not created or replay:
-        return await runs.get_run(client, settings, new_run_id)
-    return runs.pending_run(settings, new_run_id, run_input)
+        return await run_read.get_run(client, settings, new_run_id)
+    return run_start.pending_run(settings, new_run_id, run_input)
 
 
 async def _each(
@@ -145,7 +145,7 @@ async def perform(
                 client, database, settings, run_id, request.compare, api_key.id
             )
             return RunActionResult(run_id=run_id, ok=True, run=run, test_case=case)
-        run = await runs.cancel_run(client, settings, run_id)
+        run = await run_read.cancel_run(client, settings, run_id)
         return RunActionResult(run_id=run_id, ok=True, run=run)
 
     results = await _each(run_ids, act)

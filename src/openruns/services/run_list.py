@@ -38,7 +38,7 @@ from openruns.errors import InvalidInput, error_detail
 from openruns.models import Page, Run
 from openruns.pagination import decode_token, encode_token
 from openruns.run_actions import ArchivedFilter
-from openruns.services import run_windows, runs
+from openruns.services import run_query, run_records, run_windows
 from openruns.services.archive import SAFE_ID, quoted, with_flags
 from openruns.services.run_windows import MICROSECOND, Cursor, Windows, at
 from openruns.settings import Settings
@@ -255,14 +255,14 @@ async def list_runs(
     client: Client,
     database: Database,
     settings: Settings,
-    filters: runs.RunFilters,
+    filters: run_query.RunFilters,
     archived: ArchivedFilter,
     limit: int,
     token: str | None,
 ) -> Page[Run]:
     """A page of runs for ``archived`` = false (the default), true or all."""
     if archived == ArchivedFilter.ALL:
-        page = await runs.list_runs(client, settings, filters, limit, token)
+        page = await run_query.list_runs(client, settings, filters, limit, token)
         items = await flagged(database, page.items)
         return Page[Run](items=items, continuation_token=page.continuation_token)
     windows = Windows(client, database, filters)
@@ -272,7 +272,7 @@ async def list_runs(
         executions, next_state = await _archived_only(windows, limit, state)
     else:
         executions, next_state = await _unarchived(windows, limit, state)
-    summaries = [runs.run_summary(e, settings, client) for e in executions]
+    summaries = [run_records.run_summary(e, settings, client) for e in executions]
     if archived == ArchivedFilter.FALSE:  # every page was checked against the database
         items = [with_flags(run, None) for run in summaries]
     else:

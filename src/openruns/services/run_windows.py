@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from temporalio.client import Client, WorkflowExecution
 
-from openruns.services import runs, visibility
+from openruns.services import run_query, visibility
 from openruns.services.archive import SAFE_ID, quoted
 from openruns.states import run_state
 from openruns.store import Database
@@ -45,10 +45,10 @@ class Windows:
 
     client: Client
     database: Database
-    filters: runs.RunFilters
+    filters: run_query.RunFilters
 
     def __post_init__(self) -> None:
-        self.base = runs.build_query(self.filters)
+        self.base = run_query.build_query(self.filters)
         wanted = self.filters.state
         # What the store can filter on; a superset of the matches is always safe to exclude.
         self.unfinished_scope = repo.Scope(

@@ -40,7 +40,7 @@ from openruns.schedules.temporal import (
     write_id,
 )
 from openruns.schedules.temporal import update as temporal_update
-from openruns.services import runs
+from openruns.services import run_query
 from openruns.services.processes import load_definition, revision_for_stage
 from openruns.settings import Settings
 from openruns.states import Stage, Trigger
@@ -122,8 +122,8 @@ async def _to_model(
     client: Client, settings: Settings, description: ScheduleDescription
 ) -> Schedule:
     config = await from_temporal(client, description)
-    filters = runs.RunFilters(trigger=Trigger.SCHEDULE, schedule_id=description.id)
-    recent = await runs.list_runs(client, settings, filters, RECENT_RUNS, None)
+    filters = run_query.RunFilters(trigger=Trigger.SCHEDULE, schedule_id=description.id)
+    recent = await run_query.list_runs(client, settings, filters, RECENT_RUNS, None)
     info = description.info
     return Schedule(
         id=description.id,

@@ -7,7 +7,7 @@ from temporalio.client import Client
 from openruns.errors import Conflict, InvalidInput, error_detail
 from openruns.models import Page, Run
 from openruns.pagination import decode_keyset, encode_keyset
-from openruns.services import runs
+from openruns.services import run_read
 from openruns.settings import Settings
 from openruns.states import RunState
 from openruns.store import Database
@@ -40,7 +40,7 @@ async def add_test_case(
     created_by: str | None = None,
 ) -> tuple[Run, TestCase]:
     """The test case of a Succeeded run: its inputs, files and outputs become the baseline."""
-    run = await runs.get_run(client, settings, run_id)
+    run = await run_read.get_run(client, settings, run_id)
     if run.state != RunState.SUCCEEDED:
         raise Conflict(f"run is {run.state}; only Succeeded runs can become test cases")
     outputs = run.outputs if isinstance(run.outputs, dict) else {}

@@ -16,7 +16,7 @@ from openruns.definition.inputs import EMAIL_INPUT, resolve_inputs
 from openruns.errors import InvalidInput, NotFound, PayloadTooLarge, error_detail
 from openruns.ids import new_id
 from openruns.services.processes import load_definition, revision_for_stage
-from openruns.services.runs import too_large
+from openruns.services.run_start import too_large
 from openruns.settings import Settings
 from openruns.states import Stage
 from openruns.store import Database
