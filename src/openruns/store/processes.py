@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import bindparam, delete, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openruns.errors import Conflict, NotFound
 from openruns.ids import new_id
+from openruns.store.db import read
 from openruns.store.tables import ProcessRow, RevisionRow, utcnow
 
 
@@ -55,6 +57,19 @@ async def list_processes(
     if after is not None:
         query = query.where(tuple_(ProcessRow.created_at, ProcessRow.id) < tuple_(*after))
     return list((await session.execute(query.limit(limit))).scalars())
+
+
+_NAMES = select(ProcessRow.id, ProcessRow.name).where(
+    ProcessRow.id.in_(bindparam("ids", expanding=True))
+)
+
+
+async def names(session: AsyncSession, process_ids: Iterable[str]) -> dict[str, str]:
+    """The names of those of ``process_ids`` that still exist, in one query."""
+    ids = list(dict.fromkeys(process_ids))
+    if not ids:
+        return {}
+    return {row.id: row.name for row in await read(session, _NAMES, {"ids": ids})}
 
 
 async def save_draft(
