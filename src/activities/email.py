@@ -1,7 +1,8 @@
 """The ``email`` step: send one message through the configured SMTP relay.
 
 smtplib runs in a thread. The Message-ID is ``<run id.step id@email domain>`` on every
-attempt, so a receiver can drop the duplicate a retry after a lost reply would cause.
+attempt, so a receiver can drop the duplicate a retry after a lost reply would cause; the
+Date (which RFC 5322 requires) is when the attempt sends it.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import ssl
+from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.utils import format_datetime
 from typing import Any
 
 from temporalio import activity
@@ -35,6 +38,7 @@ def build_message(args: EmailArgs, sender: str, message_id: str) -> EmailMessage
     if args.reply_to:
         message["Reply-To"] = args.reply_to
     message["Subject"] = _one_line(args.subject)
+    message["Date"] = format_datetime(datetime.now(UTC))  # e.g. Tue, 01 Dec 2026 10:00:00 +0000
     message["Message-ID"] = message_id
     if args.in_reply_to:
         message["In-Reply-To"] = message["References"] = _one_line(args.in_reply_to)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from typing import Any
@@ -33,9 +34,11 @@ class Sink:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.deferred: set[str] = set()
+        self.refused: list[str] = []  # each RCPT refused for good, one entry per attempt
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, _: Any):
         if address.endswith("@refused.test"):
+            self.refused.append(address)
             return "550 5.1.1 no such user"
         if address.endswith("@later.test") and address not in self.deferred:
             self.deferred.add(address)
@@ -103,6 +106,10 @@ async def test_email_step_sends_through_the_relay(
         "Invoice ready",
     )
     assert message["Reply-To"] == "billing@example.test"
+    # RFC 5322 requires a Date; relays refuse or spam-score mail without one.
+    sent_at = message["Date"].datetime
+    assert sent_at.tzinfo is not None
+    assert abs(datetime.now(UTC) - sent_at) < timedelta(minutes=1)
     assert message["In-Reply-To"] == message["References"] == "<orig@example.test>"
     text = message.get_body(("plain",))
     html = message.get_body(("html",))
@@ -127,6 +134,7 @@ async def test_refused_recipient_fails_the_step_without_retrying(
     assert done["error"]["step"] == "notify"
     assert "refused every recipient" in done["error"]["message"]
     assert sink[0].messages == []
+    assert sink[0].refused == ["nobody@refused.test"]  # one attempt of the two allowed
 
 
 async def test_a_recipient_refused_for_now_is_retried(
