@@ -3,21 +3,25 @@ unarchive, add test case, cancel — per-run results, never a failed call for on
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
 import httpx
 from temporalio.client import Client
 
+from email_gateway.server import Gateway
 from openruns import search_attributes as attrs
 from openruns.models import ProcessRunInput
 from openruns.services.run_records import WORKFLOW_TYPE
 from openruns.services.run_start import launch, start_options
 from openruns.settings import Settings
 from openruns.states import Stage, Trigger
+from openruns.store import Database
 from tests.helpers import assert_eventually
 from tests.helpers.actions import act, list_ids
 from tests.helpers.api import create_process, get_run, start_run, wait_for_state
+from tests.helpers.smtp import make_message, send
 
 CHECK = {
     "inputs": {"amount": {"type": "number", "required": True}},
@@ -265,3 +269,36 @@ async def test_runs_of_a_deleted_process_are_not_re_run(
     results = await act(api, "rerun", [by_api["id"], by_schedule["id"]])
     assert [(r["ok"], r["status"]) for r in results] == [(False, 404), (False, 404)], results
     assert all(process["id"] in r["error"] for r in results)
+
+
+async def test_rerun_of_an_email_run_keeps_its_email_and_is_found_by_sender(
+    api: httpx.AsyncClient, worker: object, client: Client, settings: Settings, database: Database
+) -> None:
+    """A re-run repeats the inputs (``inputs.email`` too), so it shows the same email (sender,
+    subject, Message-ID) and ``q`` finds it by the same words as the original."""
+    echo = {"outputs": {"subject": "{{ inputs.email.subject }}"}}
+    process = await create_process(api, echo, publish=True)
+    address, sender = process["email_address"], f"x{uuid.uuid4().hex[:8]}@customer.test"
+    message = make_message(sender, address, "Order 7", message_id=f"<{uuid.uuid4()}@c.test>")
+    async with Gateway(settings, database, client, host="127.0.0.1", port=0) as gateway:
+        delivery = await send(gateway.port, sender, address, message)
+    assert delivery.code == 250, delivery
+    original = await wait_for_state(api, delivery.text.split()[-1])
+    assert original["email"] == {
+        "sender": sender,
+        "subject": "Order 7",
+        "message_id": message["Message-ID"],
+    }
+
+    [result] = await act(api, "rerun", [original["id"]])
+    assert result["ok"], result
+    assert result["run"]["email"] == original["email"]
+    done = await wait_for_state(api, result["run"]["id"])
+    assert (done["state"], done["trigger"]) == ("Succeeded", "manual")
+    assert done["email"] == original["email"]
+    assert done["inputs"] == original["inputs"] and done["outputs"] == {"subject": "Order 7"}
+    await assert_eventually(
+        lambda: list_ids(api, q=sender),
+        lambda ids: set(ids) == {original["id"], done["id"]},
+        message="both runs found by the sender",
+    )

@@ -37,7 +37,8 @@ async def rerun(
     *,
     replay: bool = False,
 ) -> Run:
-    """Start ``new_run_id`` with the same process, stage, revision, inputs and files.
+    """Start ``new_run_id`` with the same process, stage, revision, inputs and files (and,
+    for an email run, the same email: memo and search words, as its inputs carry it).
 
     A scheduled run resolved its revision when it started; one that ended before that
     (cancelled or timed out while Pending) runs the revision published now, as its schedule
@@ -77,7 +78,6 @@ async def rerun(
             "schedule_id": None,
             "parent_run_id": None,
             "test_run_id": None,
-            "email": None,
         }
     )
     created = await run_start.launch(client, settings, new_run_id, run_input)
