@@ -118,7 +118,7 @@ async def test_plugin_retry_defaults_and_step_failure(
     assert exhausted["state"] == "Failed" and "attempt 3 failed" in exhausted["error"]["message"]
     refused = await _run(api, _uses("test_refuse", {}))
     assert refused["state"] == "Failed" and refused["error"]["step"] == "s"
-    assert "refused on purpose" in refused["error"]["message"]
+    assert "refused on purpose on attempt 1" in refused["error"]["message"]  # not retried
     unjsonable = await _run(api, _uses("test_unjsonable", {}))
     assert "not JSON" in unjsonable["error"]["message"]
 

@@ -22,6 +22,7 @@ from openruns.states import Stage, Trigger
 from openruns.store import Database
 from tests.helpers import assert_eventually
 from tests.helpers.api import create_process, get_run, start_run, wait_for_state
+from tests.helpers.history import activity_attempts
 from tests.helpers.http_server import LocalHttpServer
 from worker import worker_for
 
@@ -111,7 +112,7 @@ async def test_http_step_succeeds_and_sends_an_idempotency_key(
 
 
 async def test_http_steps_keep_no_state_and_fail_for_good_what_cannot_work(
-    api: httpx.AsyncClient, worker: object, http_server: LocalHttpServer
+    api: httpx.AsyncClient, worker: object, client: Client, http_server: LocalHttpServer
 ) -> None:
     """Runs share the worker's HTTP client, not its cookies; a definition's own
     Idempotency-Key (any spelling) is the one sent; a 2xx body nested too deep to decode is
@@ -141,6 +142,7 @@ async def test_http_steps_keep_no_state_and_fail_for_good_what_cannot_work(
         )
         failed = await wait_for_state(api, (await start_run(api, process["id"]))["id"])
         assert failed["state"] == "Failed" and says in failed["error"]["message"], failed
+        assert await activity_attempts(client, failed["id"]) == [1], says  # not retried
     assert http_server.counts["/echo"] == 1  # only the keyed call reached the server
 
 

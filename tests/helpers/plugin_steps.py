@@ -41,9 +41,9 @@ class NoArgs(BaseModel):
 
 
 @step("test_refuse", args=NoArgs, retry={"max_attempts": 5, "initial_interval": 0.05})
-def refuse(args: NoArgs) -> None:
-    """Fail at once: a StepFailure is never retried."""
-    raise StepFailure("refused on purpose")
+def refuse(args: NoArgs, context: StepContext) -> None:
+    """Fail at once: a StepFailure is never retried (the message says which attempt)."""
+    raise StepFailure(f"refused on purpose on attempt {context.attempt}")
 
 
 @step("test_unjsonable", args=NoArgs, retry={"max_attempts": 1})
