@@ -5,6 +5,7 @@ address; sessions and CSRF as a browser meets them; and the pages on a phone."""
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
 import httpx
@@ -128,7 +129,8 @@ async def test_the_pages_fit_a_phone(
         await expect(page.locator("#selected-count")).to_have_text("0 selected")
         await page.get_by_label("Select run double 5", exact=True).check()
         await shot(page, screenshots, "runs-phone")
-        for path in ("/ui", f"/ui/processes/{process['id']}", f"/ui/runs/{runs[2]['id']}", ""):
+        paths = ("/ui", "/ui/runs", f"/ui/processes/{process['id']}", f"/ui/runs/{runs[2]['id']}")
+        for path in (*paths, ""):
             if path:
                 await page.goto(path)
             widths = await page.evaluate(
@@ -138,3 +140,42 @@ async def test_the_pages_fit_a_phone(
         await shot(page, screenshots, "run-phone")
     finally:
         await context.close()
+
+
+async def test_what_failed_last_night_across_processes(
+    page: Page, api: httpx.AsyncClient, api_key: str, worker: object, screenshots: Path
+) -> None:
+    tag = f"nightly{uuid.uuid4().hex[:6]}"  # the session's Temporal holds other tests' runs
+    kept = await create_process(api, doubler(), name=f"invoices {tag}")
+    gone = await create_process(api, doubler(), name=f"retired {tag}")
+    runs = [
+        await start_run(api, kept["id"], inputs={"n": -1}, name=f"{tag} invoice"),
+        await start_run(api, kept["id"], inputs={"n": 1}, name=f"{tag} fine"),
+        await start_run(api, gone["id"], inputs={"n": -2}, name=f"{tag} old"),
+    ]
+    for run in runs:
+        await wait_for_state(api, run["id"])
+    assert (await api.delete(f"/v2/processes/{gone['id']}")).status_code == 204
+    await log_in(page, api_key)
+
+    await page.get_by_role("navigation", name="Main").get_by_role("link", name="Runs").click()
+    await expect(page.get_by_role("heading", name="Runs")).to_be_visible()
+    await page.get_by_label("Search").fill(tag)
+    await page.get_by_label("State").select_option("Failed")
+    await page.get_by_role("button", name="Apply filters").click()
+    table = page.locator("#runs-rows tr")
+    await expect(table).to_have_count(2)
+    invoice = page.get_by_role("row", name=f"{tag} invoice")
+    await expect(invoice.get_by_role("link", name=f"invoices {tag}")).to_be_visible()
+    await expect(page.get_by_role("row", name=f"{tag} old")).to_contain_text(
+        f"{gone['id']} (deleted)"
+    )
+    await shot(page, screenshots, "every-run")
+    await assert_labelled(page)
+
+    await page.get_by_label(f"Select run {tag} old", exact=True).check()
+    await page.get_by_role("button", name="Archive", exact=True).click()
+    await expect(page.locator("#action-results")).to_contain_text("Archive: 1 of 1 run done")
+    await expect(table).to_have_count(1)  # it left the list without a reload
+    await invoice.get_by_role("link", name=f"invoices {tag}").click()
+    await expect(page.get_by_role("heading", name=f"invoices {tag}")).to_be_visible()

@@ -1,5 +1,6 @@
-"""Run pages: View Runs (filters, checkboxes, live rows, pagination), the bulk actions bar,
-one run (live state and timeline), and file downloads for the session."""
+"""Run pages: View Runs of one process or of every process (filters, checkboxes, live rows,
+pagination), the bulk actions bar, one run (live state and timeline), and file downloads for
+the session."""
 
 from __future__ import annotations
 
@@ -14,16 +15,17 @@ from temporalio.client import Client
 
 from api.deps import DatabaseDep, SessionDep, SettingsDep, TemporalDep
 from api.routes.files import file_download
-from api.ui.auth import CsrfSessionDep, UiSessionDep, safe_next
+from api.ui.auth import CsrfSessionDep, UiSession, UiSessionDep, safe_next
 from api.ui.render import FINAL_STATES, page
 from openruns.errors import InvalidInput, NotFound, error_detail
-from openruns.models import Page, Run
+from openruns.models import Page, Process, Run
 from openruns.pagination import MAX_LIMIT
 from openruns.run_actions import MAX_ACTION_RUNS, ArchivedFilter, RunAction, RunActionsRequest
 from openruns.services import files, processes, run_actions, run_list, run_query, run_read
 from openruns.settings import Settings
 from openruns.states import RunState, Stage, Trigger
 from openruns.store import Database
+from openruns.store import processes as process_repo
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 PAGE_SIZE = 25
@@ -105,7 +107,12 @@ async def _backends(
 BackendsDep = Annotated[Backends, Depends(_backends)]
 
 
-async def _page_of_runs(b: Backends, process_id: str, query: RunQuery) -> Page[Run]:
+def _base(process_id: str | None) -> str:
+    """Where a runs page lives: one process's runs, or every process's (``/ui/runs``)."""
+    return f"/ui/processes/{process_id}/runs" if process_id else "/ui/runs"
+
+
+async def _page_of_runs(b: Backends, process_id: str | None, query: RunQuery) -> Page[Run]:
     filters = run_query.RunFilters(
         process_id=process_id,
         stage=query.stage,
@@ -118,12 +125,49 @@ async def _page_of_runs(b: Backends, process_id: str, query: RunQuery) -> Page[R
     )
 
 
-def _rows_context(process_id: str, query: RunQuery, items: list[Run]) -> dict[str, Any]:
+async def _rows_context(
+    b: Backends, process_id: str | None, query: RunQuery, items: list[Run]
+) -> dict[str, Any]:
+    """The table body's context; every process's list names each row's process (one query
+    for the page; a deleted process has no name, its id is shown)."""
+    names: dict[str, str] = {}
+    if process_id is None:
+        async with b.database.sessions() as session:
+            names = await process_repo.names(session, (r.process_id for r in items if r.process_id))
     return {
         "runs": items,
-        "rows_url": query.url(f"/ui/processes/{process_id}/runs/rows", query.token),
+        "every_process": process_id is None,
+        "process_names": names,
+        "rows_url": query.url(f"{_base(process_id)}/rows", query.token),
         "live_done": all(run.state in FINAL_STATES for run in items),
     }
+
+
+async def _runs_page(
+    request: Request, ui: UiSession, b: Backends, query: RunQuery, process: Process | None
+) -> Response:
+    """View Runs: the filters, the actions bar and a page of the table."""
+    process_id = process.id if process else None
+    found = await _page_of_runs(b, process_id, query)
+    items, token = found.items, found.continuation_token
+    base = _base(process_id)
+    return page(
+        request,
+        "runs.html",
+        ui,
+        nav="processes" if process else "runs",
+        process=process,
+        base=base,
+        filters=query.filters,
+        limit=query.limit if query.limit != PAGE_SIZE else None,
+        options={"states": list(RunState), "triggers": list(Trigger), "stages": list(Stage)},
+        here=query.url(base, query.token),
+        first_url=query.url(base),
+        next_url=query.url(base, token) if token else None,
+        next_token=token,
+        paged=query.token is not None,
+        **await _rows_context(b, process_id, query, items),
+    )
 
 
 @router.get("/processes/{process_id}/runs")
@@ -137,25 +181,7 @@ async def runs_page(
 ) -> Response:
     process = await processes.get(session, process_id)
     await session.commit()
-    found = await _page_of_runs(b, process_id, query)
-    items, token = found.items, found.continuation_token
-    base = f"/ui/processes/{process_id}/runs"
-    return page(
-        request,
-        "runs.html",
-        ui,
-        nav="processes",
-        process=process,
-        filters=query.filters,
-        limit=query.limit if query.limit != PAGE_SIZE else None,
-        options={"states": list(RunState), "triggers": list(Trigger), "stages": list(Stage)},
-        here=query.url(base, query.token),
-        first_url=query.url(base),
-        next_url=query.url(base, token) if token else None,
-        next_token=token,
-        paged=query.token is not None,
-        **_rows_context(process_id, query, items),
-    )
+    return await _runs_page(request, ui, b, query, process)
 
 
 @router.get("/processes/{process_id}/runs/rows")
@@ -164,7 +190,25 @@ async def runs_rows(
 ) -> Response:
     """The table body alone: the page polls it so states change without a reload."""
     found = await _page_of_runs(b, process_id, query)
-    return page(request, "_runs_rows.html", ui, **_rows_context(process_id, query, found.items))
+    context = await _rows_context(b, process_id, query, found.items)
+    return page(request, "_runs_rows.html", ui, **context)
+
+
+@router.get("/runs")
+async def every_run_page(
+    request: Request, ui: UiSessionDep, b: BackendsDep, query: RunQueryDep
+) -> Response:
+    """Runs of every process (deleted ones included), one visibility query a page."""
+    return await _runs_page(request, ui, b, query, None)
+
+
+@router.get("/runs/rows")
+async def every_run_rows(
+    request: Request, ui: UiSessionDep, b: BackendsDep, query: RunQueryDep
+) -> Response:
+    found = await _page_of_runs(b, None, query)
+    context = await _rows_context(b, None, query, found.items)
+    return page(request, "_runs_rows.html", ui, **context)
 
 
 @router.post("/runs/actions")
