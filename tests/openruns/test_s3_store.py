@@ -20,11 +20,23 @@ def _store(endpoint: str, bucket: str, tmp_path: Path) -> BlobStore:
     return BlobStore.from_settings(with_bucket(Settings(data_dir=tmp_path), endpoint, bucket))
 
 
-def _spooled() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob(".upload-*")}
+@pytest.fixture
+def spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The directory S3 writers spool to (the temporary directory), this test's own: the
+    shared /tmp has other people's files in it."""
+    directory = tmp_path / "spool"
+    directory.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(directory))
+    return directory
 
 
-def test_bytes_are_stored_once_under_their_hash(s3_endpoint: str, tmp_path: Path) -> None:
+def _spooled(spool: Path) -> list[str]:
+    return sorted(p.name for p in spool.iterdir())
+
+
+def test_bytes_are_stored_once_under_their_hash(
+    s3_endpoint: str, tmp_path: Path, spool: Path
+) -> None:
     bucket = new_bucket(s3_endpoint)
     store = _store(s3_endpoint, bucket, tmp_path)
     assert isinstance(store, S3BlobStore) and store.local_path("ab" * 32) is None
@@ -41,6 +53,7 @@ def test_bytes_are_stored_once_under_their_hash(s3_endpoint: str, tmp_path: Path
     assert len(pieces) == 3 and all(len(p) <= CHUNK for p in pieces)
     assert b"".join(pieces) == data
     assert not list((tmp_path / "files").glob("**/*"))  # nothing on local disk
+    assert _spooled(spool) == []  # both spooled copies are gone, the new and the known bytes
 
 
 def test_an_object_that_is_not_there_is_not_found(s3_endpoint: str, tmp_path: Path) -> None:
@@ -57,12 +70,13 @@ def test_a_bucket_that_does_not_exist_is_unavailable(s3_endpoint: str, tmp_path:
         store.put(b"lost?")
 
 
-def test_an_unreachable_endpoint_is_unavailable_and_leaves_nothing(tmp_path: Path) -> None:
+def test_an_unreachable_endpoint_is_unavailable_and_leaves_nothing(
+    tmp_path: Path, spool: Path
+) -> None:
     endpoint = unreachable_endpoint()
     store = _store(endpoint, "openruns-files", tmp_path)
-    before = _spooled()
     with pytest.raises(Unavailable, match="cannot be reached"):
         store.put(b"x" * 1000)
-    assert _spooled() <= before  # the spooled copy is gone
+    assert _spooled(spool) == []  # the spooled copy is gone
     with pytest.raises(Unavailable):
         store.chunks("00" * 32)
