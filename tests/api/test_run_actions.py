@@ -209,7 +209,7 @@ async def test_rerun_of_a_scheduled_run_uses_the_revision_it_resolved(
     api: httpx.AsyncClient, worker: object, client: Client, settings: Settings
 ) -> None:
     process = await create_process(api, CHECK, publish=True)
-    scheduled = _scheduled(process, 3, "sch-1")
+    scheduled = _scheduled(process, 3, f"sch-{uuid.uuid4().hex}")
     await launch(client, settings, "run-scheduled-" + process["id"], scheduled)
     original = await wait_for_state(api, "run-scheduled-" + process["id"])
     assert (original["state"], original["revision"]) == ("Succeeded", 1)
@@ -230,13 +230,13 @@ async def test_rerun_of_a_scheduled_run_that_never_started_runs_the_published_re
     revision; re-running it does what its schedule would do now (SPEC: re-run works for runs
     in any final state)."""
     process = await create_process(api, CHECK, publish=True)
-    scheduled = _scheduled(process, 5, "sch-2")
+    scheduled = _scheduled(process, 5, f"sch-{uuid.uuid4().hex}")
     run_id = "run-never-started-" + process["id"]
     await client.start_workflow(
         WORKFLOW_TYPE,
         scheduled,
         id=run_id,
-        task_queue="nobody-polls-this",
+        task_queue=f"nobody-polls-{uuid.uuid4().hex}",
         execution_timeout=timedelta(seconds=1),
         **start_options(scheduled),
     )
@@ -261,7 +261,7 @@ async def test_runs_of_a_deleted_process_are_not_re_run(
     by_api = await wait_for_state(
         api, (await start_run(api, process["id"], inputs={"amount": 1}))["id"]
     )
-    scheduled = _scheduled(process, 2, "sch-3")
+    scheduled = _scheduled(process, 2, f"sch-{uuid.uuid4().hex}")
     await launch(client, settings, "run-sched-deleted-" + process["id"], scheduled)
     by_schedule = await wait_for_state(api, "run-sched-deleted-" + process["id"])
     assert (await api.delete(f"/v2/processes/{process['id']}")).status_code == 204

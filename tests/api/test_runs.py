@@ -468,7 +468,7 @@ async def test_a_workflow_that_is_not_a_run_is_404(
         "SomeoneElsesWorkflow",
         {"suite": "not a run input"},
         id=f"other-{uuid.uuid4().hex}",
-        task_queue="nobody-polls-this",
+        task_queue=f"nobody-polls-{uuid.uuid4().hex}",
     )
     try:
         with pytest.raises(NotFound):  # the input read alone already knows

@@ -21,7 +21,7 @@ from workflows.process_run import ProcessRunWorkflow
 
 def _input(definition: dict[str, Any], inputs: dict[str, Any] | None = None) -> ProcessRunInput:
     return ProcessRunInput(
-        process_id="proc-test",
+        process_id=f"proc-{uuid.uuid4().hex}",
         process_name="test",
         stage=Stage.DRAFT,
         revision=1,
