@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from api.deps import VerifiedKeys, single_query_values
+from api.docs import mount_docs
 from api.errors import install_exception_handlers
 from api.middleware import BodyLimit, RequestLog
 from api.openapi import ERROR_RESPONSES
@@ -61,7 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "workflow whose workflow ID is the run ID.",
         lifespan=lifespan,
         dependencies=[Depends(single_query_values)],
+        docs_url=None,  # mount_docs serves /docs and /redoc without a CDN
+        redoc_url=None,
     )
+    mount_docs(app)
     install_exception_handlers(app)
     app.add_middleware(
         BodyLimit,

@@ -33,6 +33,7 @@ PUBLIC = {
     ("GET", "/docs"): "renders /openapi.json",
     ("GET", "/docs/oauth2-redirect"): "part of /docs",
     ("GET", "/redoc"): "renders /openapi.json",
+    ("GET", "/docs/assets/"): "the scripts, styles and icon of /docs and /redoc",
     ("GET", "/"): "redirects a browser to the web UI, which asks for a login itself",
     ("GET", "/ui/login"): "the web UI's login page",
     ("POST", "/ui/login"): "exchanges a key for a session; wrong keys are refused (tests/ui)",
