@@ -61,13 +61,17 @@ async def test_select_runs_archive_them_add_test_cases_and_run_the_suite(
     await expect(page.locator("table.cases tbody tr")).to_have_count(2)
     await page.get_by_role("button", name="Run test suite").click()
     report = page.locator("#test-run")
-    await expect(report.locator(".state-line .badge")).to_have_text("✓ Completed", timeout=20_000)
+    badge = report.locator(".state-line .badge")
+    await expect(badge).to_have_text("✓ Completed — 2 passed", timeout=20_000)
+    await expect(badge).to_have_class("badge state-completed")
     await expect(report.locator(".totals .passed")).to_have_text("2 passed")
 
     edited = await api.put(f"/v2/processes/{process['id']}/draft", json={"definition": doubler(3)})
     assert edited.status_code == 200, edited.text
     await page.get_by_role("button", name="Run test suite").click()
-    await expect(report.locator(".state-line .badge")).to_have_text("✓ Completed", timeout=20_000)
+    # The outcome at a glance: no success mark on a test run whose cases failed.
+    await expect(badge).to_have_text("✕ Completed — 2 failed", timeout=20_000)
+    await expect(badge).to_have_class("badge state-failed")
     await expect(report.locator(".totals .failed")).to_have_text("2 failed")
     diffs = report.locator("table.diff tbody tr")
     await expect(diffs).to_have_count(2)
