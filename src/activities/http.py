@@ -22,6 +22,12 @@ from openruns.definition.steps import HttpArgs
 from openruns.models import StepActivityInput
 
 MAX_RESPONSE_BYTES = 1024 * 1024
+# What ran out, by httpx's timeout: each gets ``with.timeout`` seconds.
+_TIMED_OUT = {
+    httpx.ConnectTimeout: "could not connect to {host}",
+    httpx.WriteTimeout: "could not send the request to {host}",
+    httpx.PoolTimeout: "no free connection to {host}",
+}
 
 
 def _loggable(url: str) -> str:
@@ -29,6 +35,14 @@ def _loggable(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or ""
     return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+
+def _timed_out(exc: httpx.TimeoutException, args: HttpArgs) -> str:
+    """A timeout in the user's terms (httpx's own message is often empty)."""
+    host = urlsplit(args.url).netloc.rpartition("@")[2]  # no credentials
+    what = _TIMED_OUT.get(type(exc), "no response from {host}").format(host=host)
+    whose = "its with.timeout" if "timeout" in args.model_fields_set else "the default with.timeout"
+    return f"{args.method} {args.url}: {what} within {args.timeout:g} s ({whose})"
 
 
 class HttpActivities:
@@ -79,6 +93,8 @@ class HttpActivities:
                 f"(ASCII only): {exc.object[exc.start : exc.end]!r}",
                 non_retryable=True,
             ) from None
+        except httpx.TimeoutException as exc:  # retried, like any failure to get an answer
+            raise ApplicationError(_timed_out(exc, args)) from None
         except httpx.HTTPError as exc:
             raise ApplicationError(
                 f"{args.method} {args.url}: {type(exc).__name__}: {exc}"

@@ -28,8 +28,10 @@ from temporalio.exceptions import (
     ApplicationError,
     ChildWorkflowError,
     FailureError,
+    TimeoutType,
     is_cancelled_exception,
 )
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 from openruns import search_attributes as attrs
 from openruns.definition import templates
@@ -62,11 +64,11 @@ WORKFLOW_NAME = "ProcessRunWorkflow"
 
 
 class StepFailed(ApplicationError):
-    """A step failed; the run fails with the step id in its details."""
+    """A step failed (or timed out); the run fails with the step id in its details."""
 
-    def __init__(self, step_id: str, message: str) -> None:
+    def __init__(self, step_id: str, message: str, *, timed_out: bool = False) -> None:
         super().__init__(
-            f"step '{step_id}' failed: {message}",
+            f"step '{step_id}' {'' if timed_out else 'failed: '}{message}",
             {"step": step_id},
             type="StepFailed",
             non_retryable=True,
@@ -80,6 +82,11 @@ def _retry_policy(spec: RetrySpec) -> RetryPolicy:
         backoff_coefficient=spec.backoff,
         maximum_interval=timedelta(seconds=spec.max_interval),
     )
+
+
+def _seconds(value: float) -> str:
+    """2 → "2 s", 0.5 → "0.5 s"."""
+    return f"{value:.3f}".rstrip("0").rstrip(".") + " s"
 
 
 def _failure_message(error: FailureError) -> str:
@@ -233,6 +240,11 @@ class RunEngine:
         self._close_current(StepState.FAILED, message)
         return StepFailed(record.id, message)
 
+    def _timed_out(self, record: StepRecord, message: str) -> StepFailed:
+        """The step ran out of its time (``TimedOut``); the run fails naming it."""
+        self._close_current(StepState.TIMED_OUT, message)
+        return StepFailed(record.id, message, timed_out=True)
+
     async def _run_step(self, record: StepRecord, step: Step, context: dict[str, Any]) -> None:
         self._current = record
         record.state, record.started_at = StepState.RUNNING, workflow.now()
@@ -282,19 +294,39 @@ class RunEngine:
             assert isinstance(validated, ProcessArgs)
             return await self._run_child(record, step, validated)
         if step_type.kind == "activity" and step_type.activity:
-            timeout = step.timeout or step_type.default_timeout
-            request_timeout = args.get("timeout")
-            if isinstance(request_timeout, int | float):
-                timeout = max(timeout, float(request_timeout) + 5)
-            self._publish(waiting=True)
+            return await self._run_activity(record, step, step_type, step_type.activity, args)
+        raise self._fail(record, f"step type {step.uses!r} cannot run in this version")
+
+    async def _run_activity(
+        self, record: StepRecord, step: Step, step_type: StepType, name: str, args: dict[str, Any]
+    ) -> Any:
+        """Run the step's activity; an attempt that outlives the step's timeout is retried
+        like a failure, and the last one ends the step ``TimedOut``, saying after how long."""
+        timeout = step.timeout or step_type.default_timeout
+        whose = "its timeout" if step.timeout else "the default step timeout"
+        request_timeout = args.get("timeout")  # the http step's own: let it go off first
+        if isinstance(request_timeout, int | float) and request_timeout + 5 > timeout:
+            timeout, whose = float(request_timeout) + 5, "its with.timeout plus 5 s"
+        retry = step.retry or step_type.default_retry
+        self._publish(waiting=True)
+        try:
             return await workflow.execute_activity(
-                step_type.activity,
+                name,
                 StepActivityInput(run_id=workflow.info().workflow_id, step_id=step.id, args=args),
                 start_to_close_timeout=timedelta(seconds=timeout),
-                retry_policy=_retry_policy(step.retry or step_type.default_retry),
+                retry_policy=_retry_policy(retry),
                 summary=f"{step.id}: {step.uses}",
             )
-        raise self._fail(record, f"step type {step.uses!r} cannot run in this version")
+        except ActivityError as exc:
+            cause = exc.cause
+            if not (
+                isinstance(cause, TemporalTimeoutError) and cause.type == TimeoutType.START_TO_CLOSE
+            ):
+                raise
+            tried = f"; the last of {retry.max_attempts} attempts" if retry.max_attempts > 1 else ""
+            raise self._timed_out(
+                record, f"timed out after {_seconds(timeout)} ({whose}{tried})"
+            ) from None
 
     async def _run_child(self, record: StepRecord, step: Step, args: ProcessArgs) -> Any:
         """Run ``args.process_id`` as a child run; its outputs are the step's output."""

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from google.protobuf.duration_pb2 import Duration
 from pydantic import ValidationError
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
@@ -64,7 +65,8 @@ async def get_run(
     run = from_execution(description, memo, settings)
     if run.state.is_final and close is None:
         close = await run_history.history_event(client, run_id, close=True)
-    return await _complete(client, run, memo, started_input, close, description.status)
+    limit = _timeout(description.raw_description.execution_config.workflow_execution_timeout)
+    return await _complete(client, run, memo, started_input, close, description.status, limit)
 
 
 async def _complete(
@@ -74,8 +76,10 @@ async def _complete(
     started_input: ProcessRunInput | None,
     close: HistoryEvent | None,
     status: WorkflowExecutionStatus | None,
+    timeout: timedelta | None,
 ) -> Run:
-    """``run`` (as lists show it) with its inputs, step timeline and outputs or error."""
+    """``run`` (as lists show it) with its inputs, step timeline and outputs or error;
+    ``timeout``: its execution timeout, which a run that timed out names."""
     if started_input is not None:
         run.inputs = started_input.inputs
         run.file_ids = started_input.file_ids
@@ -92,7 +96,7 @@ async def _complete(
                 run.outputs, steps = result.outputs, result.steps
         elif close is not None:
             assert status is not None
-            run.error = await _error(client, close, status)
+            run.error = await _error(client, close, status, timeout)
         _final_timeline(steps, run.state, run.ended_at)
     run.steps = steps
     return run
@@ -130,7 +134,8 @@ async def _from_history(
     )
     if run_input is None and started.input.payloads:
         [run_input] = await client.data_converter.decode(started.input.payloads, [ProcessRunInput])
-    return await _complete(client, run, memo, run_input, close, status)
+    limit = _timeout(started.workflow_execution_timeout)
+    return await _complete(client, run, memo, run_input, close, status, limit)
 
 
 async def _decode_memo(client: Client, fields: dict[str, Payload]) -> dict[str, Any]:
@@ -144,7 +149,23 @@ async def _given(value: T) -> T:
     return value
 
 
-async def _error(client: Client, event: HistoryEvent, status: WorkflowExecutionStatus) -> RunError:
+def _timeout(duration: Duration) -> timedelta | None:
+    """A start's execution timeout (zero: none was set)."""
+    value = duration.ToTimedelta()
+    return value if value > timedelta(0) else None
+
+
+def _seconds(value: timedelta) -> str:
+    """300 s, 2.5 s (a child run's is what its parent had left, to the millisecond)."""
+    return f"{value.total_seconds():.3f}".rstrip("0").rstrip(".") + " s"
+
+
+async def _error(
+    client: Client,
+    event: HistoryEvent,
+    status: WorkflowExecutionStatus,
+    timeout: timedelta | None,
+) -> RunError:
     if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
         failure = await client.data_converter.decode_failure(
             event.workflow_execution_failed_event_attributes.failure
@@ -156,7 +177,8 @@ async def _error(client: Client, event: HistoryEvent, status: WorkflowExecutionS
         message = failure.message if isinstance(failure, FailureError) else str(failure)
         return RunError(message=message, step=step, type=kind)
     if status == WorkflowExecutionStatus.TIMED_OUT:
-        return RunError(message="the run exceeded its execution timeout", type="TimedOut")
+        limit = f" of {_seconds(timeout)}" if timeout else ""
+        return RunError(message=f"the run exceeded its timeout{limit}", type="TimedOut")
     if status == WorkflowExecutionStatus.TERMINATED:
         reason = event.workflow_execution_terminated_event_attributes.reason
         return RunError(message=f"terminated: {reason or 'by an operator'}", type="Terminated")
