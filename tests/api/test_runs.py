@@ -199,10 +199,11 @@ async def test_pending_until_a_worker_polls(
 ) -> None:
     process = await create_process(api, INVOICE)
     run = await start_run(api, process["id"], inputs={"customer": "x"})
-    await asyncio.sleep(0.5)  # nobody polls this test's task queue yet
-    assert (await get_run(api, run["id"]))["state"] == "Pending"
-    listed = await api.get("/v2/runs", params={"process_id": process["id"], "state": "Pending"})
-    assert [r["id"] for r in listed.json()["items"]] == [run["id"]]
+    assert (await get_run(api, run["id"]))["state"] == "Pending"  # nobody polls its queue yet
+    await assert_eventually(  # visibility indexes the start a moment later
+        lambda: api.get("/v2/runs", params={"process_id": process["id"], "state": "Pending"}),
+        lambda listed: [r["id"] for r in listed.json()["items"]] == [run["id"]],
+    )
 
     async with worker_for(client, settings, database):
         done = await wait_for_state(api, run["id"])
@@ -440,7 +441,8 @@ async def test_a_waited_run_reads_the_same_as_a_later_get(
             run = await start_run(api, process["id"], inputs=inputs)
             await wait_for_state(api, run["id"], "Running")
             waiting = asyncio.create_task(api.get(f"/v2/runs/{run['id']}", params={"wait": 20}))
-            await asyncio.sleep(0.3)
+            ended, _ = await asyncio.wait({waiting}, timeout=0.3)
+            assert not ended, "the wait returned before the run ended"
             assert (await api.post(f"/v2/runs/{run['id']}/cancel")).status_code == 202
             waited = (await waiting).json()
         else:
