@@ -155,9 +155,28 @@ class Process(BaseModel):
     draft_revision: int
     published_revision: int | None = None
     email_address: str | None = None
-    definition: dict[str, Any]
+    definition: dict[str, Any] = Field(
+        description="The draft revision's definition (revision `draft_revision`); any "
+        "revision's, the published one's too, is at "
+        "`GET /v2/processes/{process_id}/revisions/{revision}`."
+    )
     created_at: datetime
     updated_at: datetime
+
+
+class ProcessRevision(BaseModel):
+    """One immutable revision of a process's definition."""
+
+    process_id: str
+    revision: int
+    draft: bool = Field(description="It is the process's draft revision.")
+    published: bool = Field(description="It is the process's published revision.")
+    definition: dict[str, Any] | None = Field(
+        None,
+        description="In `GET /v2/processes/{process_id}/revisions/{revision}` only "
+        "(not in lists).",
+    )
+    created_at: datetime
 
 
 # Names are shown in lists and logs: no control characters (PostgreSQL cannot store NUL).

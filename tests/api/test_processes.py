@@ -182,3 +182,77 @@ async def test_list_is_paginated(api: httpx.AsyncClient) -> None:
     bad = await api.get("/v2/processes", params={"continuation_token": "garbage!"})
     assert bad.status_code == 422
     assert (await api.get("/v2/processes", params={"limit": 1000})).status_code == 422
+
+
+async def test_every_revision_can_be_read_the_published_one_too(api: httpx.AsyncClient) -> None:
+    process = await create_process(api, SIMPLE)
+    pid, versions = process["id"], {1: SIMPLE}
+    for n in (2, 3):
+        versions[n] = {**SIMPLE, "outputs": {"version": n}}
+        saved = await api.put(f"/v2/processes/{pid}/draft", json={"definition": versions[n]})
+        assert saved.status_code == 200, saved.text
+        if n == 2:
+            assert (await api.post(f"/v2/processes/{pid}/publish")).status_code == 200
+
+    # The process shows the draft's definition (3); the published revision (2) is readable.
+    shown = (await api.get(f"/v2/processes/{pid}")).json()
+    assert (shown["draft_revision"], shown["published_revision"]) == (3, 2)
+    assert shown["definition"]["outputs"] == {"version": 3}
+    published = await api.get(f"/v2/processes/{pid}/revisions/2")
+    assert published.status_code == 200, published.text
+    body = published.json()
+    assert body["definition"]["outputs"] == {"version": 2}
+    assert (body["process_id"], body["revision"]) == (pid, 2)
+    assert (body["published"], body["draft"]) == (True, False)
+    assert body["created_at"]
+    first = (await api.get(f"/v2/processes/{pid}/revisions/1")).json()
+    assert first["definition"]["steps"] == shown["definition"]["steps"]
+    assert first["definition"]["outputs"] == SIMPLE["outputs"]
+    assert (first["published"], first["draft"]) == (False, False)
+
+    # The list: newest first, paginated like every list, without definitions.
+    listed = (await api.get(f"/v2/processes/{pid}/revisions")).json()
+    assert [(r["revision"], r["draft"], r["published"]) for r in listed["items"]] == [
+        (3, True, False),
+        (2, False, True),
+        (1, False, False),
+    ]
+    assert listed["continuation_token"] is None
+    assert all(r["definition"] is None for r in listed["items"])
+    page = (await api.get(f"/v2/processes/{pid}/revisions", params={"limit": 2})).json()
+    assert [r["revision"] for r in page["items"]] == [3, 2]
+    rest = await api.get(
+        f"/v2/processes/{pid}/revisions",
+        params={"limit": 2, "continuation_token": page["continuation_token"]},
+    )
+    assert [r["revision"] for r in rest.json()["items"]] == [1]
+    assert rest.json()["continuation_token"] is None
+
+
+async def test_revisions_that_do_not_exist_are_404_and_bad_numbers_422(
+    api: httpx.AsyncClient,
+) -> None:
+    pid = (await create_process(api, SIMPLE))["id"]
+    for path in (f"/v2/processes/{pid}/revisions/2", "/v2/processes/proc-nope/revisions/1"):
+        missing = await api.get(path)
+        assert missing.status_code == 404, missing.text
+        assert "not found" in missing.json()["message"]
+    assert (await api.get("/v2/processes/proc-nope/revisions")).status_code == 404
+    for bad in ("abc", "1.5", "0", "-1", str(2**31)):
+        response = await api.get(f"/v2/processes/{pid}/revisions/{bad}")
+        assert response.status_code == 422, (bad, response.text)
+        assert response.json()["details"][0]["path"].endswith("revision")
+    await create_process(api, SIMPLE)
+    other_list = (await api.get("/v2/processes", params={"limit": 1})).json()
+    for token in (
+        "garbage!",
+        other_list["continuation_token"],
+        "eyJyZXYiOiAxMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwfQ",
+    ):
+        response = await api.get(
+            f"/v2/processes/{pid}/revisions", params={"continuation_token": token}
+        )
+        assert response.status_code == 422, response.text
+    assert (
+        await api.get(f"/v2/processes/{pid}/revisions", params={"limit": 101})
+    ).status_code == 422

@@ -1,14 +1,14 @@
-"""Processes: create, list, read, save a draft, publish, delete."""
+"""Processes: create, list, read, save a draft, publish, delete; read their revisions."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, require_api_key
 from api.json_body import JsonRoute
-from openruns.models import DraftSave, Page, Process, ProcessCreate
+from openruns.models import DraftSave, Page, Process, ProcessCreate, ProcessRevision
 from openruns.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from openruns.services import processes as service
 
@@ -38,7 +38,32 @@ async def list_processes(
 
 @router.get("/processes/{process_id}")
 async def get_process(process_id: str, session: SessionDep) -> Process:
+    """The process; its `definition` is the draft revision's. Every revision's definition,
+    the published one's too, is at `GET /v2/processes/{process_id}/revisions/{revision}`."""
     return await service.get(session, process_id)
+
+
+@router.get("/processes/{process_id}/revisions")
+async def list_revisions(
+    process_id: str,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    continuation_token: str | None = None,
+) -> Page[ProcessRevision]:
+    """The process's revisions, newest first, marked `draft` and `published` (without their
+    definitions: read one revision for that)."""
+    items, token = await service.list_revisions(session, process_id, limit, continuation_token)
+    return Page[ProcessRevision](items=items, continuation_token=token)
+
+
+@router.get("/processes/{process_id}/revisions/{revision}")
+async def get_revision(
+    process_id: str,
+    revision: Annotated[int, Path(ge=1, le=service.MAX_REVISION)],
+    session: SessionDep,
+) -> ProcessRevision:
+    """One revision with its definition (revisions never change once saved)."""
+    return await service.get_revision(session, process_id, revision)
 
 
 @router.put("/processes/{process_id}/draft")

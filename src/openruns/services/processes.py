@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -12,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from openruns.definition import Definition, parse_definition
-from openruns.errors import Conflict, NotFound
-from openruns.models import DraftSave, Process, ProcessCreate
-from openruns.pagination import decode_keyset, encode_keyset
+from openruns.errors import Conflict, InvalidInput, NotFound, error_detail
+from openruns.models import DraftSave, Process, ProcessCreate, ProcessRevision
+from openruns.pagination import decode_keyset, decode_token, encode_keyset, encode_token
 from openruns.services.calls import check_calls
 from openruns.settings import Settings
 from openruns.states import Stage
@@ -86,6 +87,63 @@ async def list_page(
     if len(rows) > limit:
         last = page[-1]
         next_token = encode_keyset(last.created_at, last.id)
+    return items, next_token
+
+
+def _revision(
+    process: ProcessRow,
+    number: int,
+    created_at: datetime,
+    definition: dict[str, Any] | None = None,
+) -> ProcessRevision:
+    return ProcessRevision(
+        process_id=process.id,
+        revision=number,
+        draft=number == process.draft_revision,
+        published=number == process.published_revision,
+        definition=definition,
+        created_at=created_at,
+    )
+
+
+async def get_revision(session: AsyncSession, process_id: str, revision: int) -> ProcessRevision:
+    """One revision with its definition; 404 for a process or revision that does not exist."""
+    process = await repo.get_process(session, process_id)
+    row = await repo.get_revision(session, process_id, revision)
+    return _revision(process, row.revision, row.created_at, row.definition)
+
+
+# Revision numbers are a 32-bit integer column (PostgreSQL's ``integer``).
+MAX_REVISION = 2**31 - 1
+
+
+def _decode_revision_token(token: str) -> int:
+    after = decode_token(token).get("rev")
+    # a token of another list, or tampered with
+    if not isinstance(after, int) or isinstance(after, bool) or not 1 <= after <= MAX_REVISION:
+        raise InvalidInput(
+            "invalid continuation_token",
+            [error_detail(("continuation_token",), "not a token of this list")],
+        )
+    return after
+
+
+async def list_revisions(
+    session: AsyncSession, process_id: str, limit: int, token: str | None
+) -> tuple[list[ProcessRevision], str | None]:
+    """The process's revisions, newest (highest number) first, without their definitions."""
+    process = await repo.get_process(session, process_id)
+    query = (
+        select(RevisionRow.revision, RevisionRow.created_at)
+        .where(RevisionRow.process_id == process_id)
+        .order_by(RevisionRow.revision.desc())
+        .limit(limit + 1)
+    )
+    if token:
+        query = query.where(RevisionRow.revision < _decode_revision_token(token))
+    rows = (await session.execute(query)).all()
+    items = [_revision(process, row.revision, row.created_at) for row in rows[:limit]]
+    next_token = encode_token({"rev": items[-1].revision}) if len(rows) > limit else None
     return items, next_token
 
 
