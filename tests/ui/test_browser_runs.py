@@ -15,6 +15,10 @@ from tests.helpers.api import create_process, start_run, wait_for_state
 from tests.helpers.browser import assert_labelled, log_in, shot
 from tests.ui.definitions import GREETER, doubler
 
+_OFFERED = """() => [document.querySelector(".run-state").dataset.state,
+  [...document.querySelectorAll('form[aria-label="Actions on this run"] button')]
+    .filter((button) => button.checkVisibility()).map((button) => button.textContent)]"""
+
 
 async def test_run_from_the_form_watch_it_finish_live_and_rerun_it(
     page: Page, api: httpx.AsyncClient, api_key: str, worker: object, screenshots: Path
@@ -54,9 +58,18 @@ async def test_run_from_the_form_watch_it_finish_live_and_rerun_it(
         run_id = page.url.rsplit("/", 1)[1]
         await page.evaluate("window.sameDocument = true")
         state = page.locator(".run-state")
-        assert await state.get_attribute("data-state") in ("Pending", "Running")
+        [now, offered] = await page.evaluate(_OFFERED)  # the state and the buttons at once
+        assert now in ("Pending", "Running") and offered == ["Archive", "Cancel"]
         await expect(state).to_have_text("✓ Succeeded", timeout=20_000)
         assert await page.evaluate("window.sameDocument") is True  # it changed without a reload
+        # The actions follow the state: a finished run cannot be cancelled, it can be re-run.
+        await expect(page.get_by_role("button", name="Cancel")).to_be_hidden()
+        assert (await page.evaluate(_OFFERED))[1] == ["Re-run", "Archive", "Add Test Case"]
+        await page.get_by_role("button", name="Archive", exact=True).click()
+        await expect(page.get_by_role("button", name="Unarchive")).to_be_visible()
+        await expect(page.get_by_role("button", name="Archive", exact=True)).to_be_hidden()
+        await page.get_by_role("button", name="Unarchive").click()
+        await expect(page.get_by_role("button", name="Archive", exact=True)).to_be_visible()
         await expect(page.locator(".outputs")).to_contain_text('"greeting": "hello Ada!"')
         await expect(page.locator(".timeline .step")).to_have_count(2)
         temporal = await page.get_by_role("link", name="Open in Temporal UI").get_attribute("href")

@@ -1,5 +1,6 @@
 """The run page links what a run came from and what it made: the email, its files (downloaded
-with the session), the child run of a ``process`` step and back to the parent."""
+with the session), the child run of a ``process`` step and back to the parent; it offers only
+the actions that apply to the run's state."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from openruns.services import run_start
 from openruns.settings import Settings
 from openruns.states import Stage, Trigger
 from openruns.store import Database
+from tests.helpers.actions import act
 from tests.helpers.api import create_process, start_run, wait_for_state
 from tests.helpers.ui import log_in
 
@@ -80,3 +82,57 @@ async def test_parent_and_child_runs_link_to_each_other(
     assert f'href="/ui/runs/{child_run_id}"' in page.text
     child_page = await ui_http.get(f"/ui/runs/{child_run_id}")
     assert "Parent run" in child_page.text and f'href="/ui/runs/{run["id"]}"' in child_page.text
+
+
+def _offered(html: str) -> list[str]:
+    """The actions a run's page shows (a hidden button is not offered)."""
+    form = re.search(r'<form[^>]*aria-label="Actions on this run">(.*?)</form>', html, re.S)
+    assert form, "no actions on the page"
+    buttons = re.findall(
+        r'<button type="submit" name="action" value="(\w+)"([^>]*)>', form.group(1)
+    )
+    return [value for value, rest in buttons if not re.search(r"\bhidden\b", rest)]
+
+
+async def test_a_run_page_offers_only_the_actions_that_apply_to_its_state(
+    ui_http: httpx.AsyncClient, api: httpx.AsyncClient, api_key: str, worker: object
+) -> None:
+    definition = {
+        "inputs": {"nap": {"type": "number", "default": 0}},
+        "steps": [
+            {"id": "nap", "uses": "sleep", "with": {"seconds": "{{ inputs.nap }}"}},
+            {"id": "check", "uses": "fail", "if": "{{ inputs.nap < 0 }}", "with": {}},
+        ],
+        "outputs": {"napped": "{{ inputs.nap }}"},
+    }
+    process = await create_process(api, definition)
+    done = await wait_for_state(api, (await start_run(api, process["id"]))["id"])
+    failed = await start_run(api, process["id"], inputs={"nap": -1})
+    failed = await wait_for_state(api, failed["id"])
+    going = await start_run(api, process["id"], inputs={"nap": 60})
+    await wait_for_state(api, going["id"], "Running")
+    assert (done["state"], failed["state"]) == ("Succeeded", "Failed")
+    csrf = await log_in(ui_http, api_key)
+
+    async def offered(run_id: str) -> list[str]:
+        page = await ui_http.get(f"/ui/runs/{run_id}")
+        assert page.status_code == 200, page.text
+        return _offered(page.text)
+
+    assert await offered(done["id"]) == ["rerun", "archive", "add_test_case"]
+    assert await offered(failed["id"]) == ["rerun", "archive"]
+    assert await offered(going["id"]) == ["archive", "cancel"]
+    await act(api, "archive", [done["id"]])
+    assert await offered(done["id"]) == ["rerun", "unarchive", "add_test_case"]
+
+    # A form sent anyway (a page left open, a script) is still refused by the server.
+    late = await ui_http.post(
+        "/ui/runs/actions", data={"csrf_token": csrf, "action": "cancel", "run_id": done["id"]}
+    )
+    assert late.status_code == 200 and "Cancel: 0 of 1 run done" in late.text
+    cancelled = await ui_http.post(
+        "/ui/runs/actions", data={"csrf_token": csrf, "action": "cancel", "run_id": going["id"]}
+    )
+    assert "Cancel: 1 of 1 run done" in cancelled.text
+    await wait_for_state(api, going["id"], "Cancelled")
+    assert await offered(going["id"]) == ["rerun", "archive"]

@@ -36,6 +36,13 @@ ACTION_LABELS = {
     RunAction.ADD_TEST_CASE: "Add Test Case",
     RunAction.CANCEL: "Cancel",
 }
+# The states a run's page offers an action in (as the services check: a re-run of a finished
+# run, a test case of a Succeeded one, cancelling an unfinished one); archiving goes by flag.
+ACTION_STATES = {
+    RunAction.RERUN.value: [s.value for s in RunState if s.is_final],
+    RunAction.ADD_TEST_CASE.value: [RunState.SUCCEEDED.value],
+    RunAction.CANCEL.value: [s.value for s in RunState if not s.is_final],
+}
 E = TypeVar("E", bound=StrEnum)
 
 
@@ -263,7 +270,16 @@ async def run_page(
         except NotFound:
             pass  # deleted since: its runs stay in Temporal
     stored = [await files.get(session, file_id) for file_id in run.file_ids]
-    return page(request, "run.html", ui, nav="processes", run=run, process=process, files=stored)
+    return page(
+        request,
+        "run.html",
+        ui,
+        nav="processes",
+        run=run,
+        process=process,
+        files=stored,
+        action_states=ACTION_STATES,
+    )
 
 
 @router.get("/runs/{run_id}/live")

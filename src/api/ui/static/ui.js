@@ -196,8 +196,20 @@
     }
   });
 
+  // ---- a run's page: only the actions that apply to the run's state and archived flag
+  function runActions(live) {
+    document.querySelectorAll("[data-for-states]").forEach((button) => {
+      button.hidden = !button.dataset.forStates.split(" ").includes(live.dataset.runState);
+    });
+    document.querySelectorAll("[data-for-archived]").forEach((button) => {
+      button.hidden = button.dataset.forArchived !== live.dataset.archived;
+    });
+  }
+
   function enhance(root) {
     localTimes(root);
+    const run = root.id === "run-live" ? root : root.querySelector("#run-live");
+    if (run) runActions(run);
     if (root.dataset?.liveUrl) live(root);
     root.querySelectorAll("[data-live-url]").forEach(live);
     root.querySelectorAll("form[data-actions]").forEach(selection);
