@@ -99,7 +99,7 @@ async def test_child_failure_fails_the_parent_naming_the_step(
     assert "step 'check' failed: negative: -5" in done["error"]["message"]
     child_run = await get_run(api, done["steps"][0]["child_run_id"])
     assert child_run["state"] == "Failed" and child_run["error"]["step"] == "check"
-    assert [s["state"] for s in done["steps"]] == ["Failed", "Pending"]
+    assert [s["state"] for s in done["steps"]] == ["Failed", "Skipped"]  # "after": not run
 
 
 async def test_child_input_errors_and_missing_revisions_fail_the_step(

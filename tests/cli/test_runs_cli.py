@@ -119,3 +119,23 @@ def test_without_a_key_the_command_says_so(tmp_path: object) -> None:
         app, ["runs", "list"], env={"OPENRUNS_API_KEY": "", "OPENRUNS_DATA_DIR": str(tmp_path)}
     )
     assert result.exit_code == 2 and "OPENRUNS_API_KEY" in result.output
+
+
+async def test_show_says_which_steps_did_not_run(
+    cli: Cli, api: httpx.AsyncClient, worker: object
+) -> None:
+    definition = {
+        "steps": [
+            {"id": "check", "uses": "fail", "with": {"message": "no"}},
+            {"id": "total", "uses": "set", "with": {"x": 1}},
+        ]
+    }
+    process = await create_process(api, definition)
+    done = await wait_for_state(api, (await start_run(api, process["id"]))["id"])
+    shown = await cli("runs", "show", done["id"])
+    assert shown.exit_code == 0, shown.output
+    steps = [line.split() for line in shown.output.splitlines() if line.startswith("  step ")]
+    assert steps == [
+        ["step", "check", "fail", "Failed", "(no)"],
+        ["step", "total", "set", "Skipped"],
+    ]

@@ -197,16 +197,17 @@ def _run_result(value: Any) -> RunResult | None:
 
 
 def _final_timeline(steps: list[StepRecord], state: RunState, ended: datetime | None) -> None:
-    """Close steps left Running by a run that ended without finishing them (timeout, stop)."""
+    """Close the steps a finished run left open: one left Running ends as the run did
+    (timeout, stop), and one it never reached did not run (Skipped, as a false ``if``)."""
     closing = {
         RunState.TIMED_OUT: StepState.TIMED_OUT,
         RunState.CANCELLED: StepState.CANCELLED,
         RunState.FAILED: StepState.FAILED,
     }.get(state)
-    if closing is None:
-        return
     for step in steps:
-        if step.state == StepState.RUNNING:
+        if step.state == StepState.PENDING:
+            step.state = StepState.SKIPPED
+        elif step.state == StepState.RUNNING and closing is not None:
             step.state, step.ended_at = closing, step.ended_at or ended
 
 
