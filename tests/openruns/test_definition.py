@@ -148,3 +148,47 @@ def test_a_bad_number_says_number() -> None:
     with pytest.raises(InvalidInput) as info:
         parse_definition({"inputs": {"n": {"type": "number", "default": "many"}}})
     assert "valid number" in info.value.details[0]["message"], info.value.details
+
+
+NUMBERS = {"inputs": {"rows": [{"total": "15.000,00"}, {"total": "12.5"}], "note": None}}
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        # a European total: Jinja's float made it 0.0, and 0 passed the 1,000 limit check
+        ("{{ inputs.rows | map(attribute='total') | map('float') | sum > 1000 }}",
+         "'15.000,00' is not a number (float filter; write float(default=0) to accept it as 0)"),
+        ("{{ '1,000' | int }}", "'1,000' is not a number (int filter"),
+        ("{{ '' | float }}", "'' is not a number"),
+        ("{{ inputs.note | float }}", "None is not a number"),
+        ("{{ [1] | int }}", "[1] is not a number"),
+        ("{{ 'NaN' | float }}", "'NaN' is not a finite number"),  # NaN > 1000 is false
+        ("{{ '1e999' | int }}", "'1e999' is not a finite number"),
+        ("{{ 'zz' | int(base=16) }}", "'zz' is not a whole number in base 16"),
+        ("{{ '10.5' | int(base=16) }}", "write int(default=0, base=16)"),  # not 10
+        ("{{ ('x' * 1000) | float }}", "'xxxxxxxxxxxxxxxxxxxxxxxxxxx...xxxxxxxxxxxxxxxxxxxxxxxxxxxx'"),
+    ],
+)  # fmt: skip
+def test_float_and_int_fail_on_what_is_not_a_number(template: str, message: str) -> None:
+    with pytest.raises(TemplateFailure) as info:
+        render_value(template, NUMBERS)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("{{ inputs.rows | map(attribute='total') | map('float', default=0) | sum }}", 12.5),
+        ("{{ 'x' | float(1.5) }}", 1.5),  # an explicit default keeps Jinja's behaviour
+        ("{{ 'zz' | int(-1, 16) }}", -1),
+        ("{{ ' 12.5 ' | float }}", 12.5),
+        ("{{ '42.23' | int }}", 42),  # Jinja's int of a decimal text
+        ("{{ 3.9 | int }}", 3),
+        ("{{ true | int }}", 1),
+        ("{{ 'ff' | int(base=16) }} {{ '0x1A' | int(base=16) }}", "255 26"),
+        ("{{ '1e3' | int }}", 1000),
+    ],
+)
+def test_float_and_int_convert_numbers(template: str, expected: object) -> None:
+    assert render_value(template, NUMBERS) == expected

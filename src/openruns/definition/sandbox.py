@@ -29,6 +29,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from openruns.definition import sizes
 from openruns.definition.codegen import BudgetedCodeGenerator
+from openruns.definition.number_filters import float_filter, int_filter
 from openruns.definition.sizes import (
     CALL_COST,
     LOOP_ITEM_WORK,
@@ -307,6 +308,8 @@ def make_environment() -> BudgetedEnvironment:
     env.globals.pop("lipsum", None)  # random, and unbounded
     env.globals["range"] = _safe_range
     env.filters["sum"] = _sum
+    env.filters["float"] = float_filter  # not Jinja's, which turns what is not a number into 0
+    env.filters["int"] = int_filter
     env.filters = {name: _metered(name, f) for name, f in env.filters.items()}
     env.tests = {name: _metered(name, f, test=True) for name, f in env.tests.items()}  # type: ignore[arg-type]
     return env
