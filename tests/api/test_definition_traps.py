@@ -1,10 +1,51 @@
-"""Definition-language traps, through the API and a worker on the real dev server."""
+"""Definition-language traps, through the API and a worker on the real dev server: a text
+``if`` (always true), ``float`` turning a bad number into 0."""
 
 from __future__ import annotations
+
+import uuid
+from typing import Any
 
 import httpx
 
 from tests.helpers.api import create_process, start_run, wait_for_state
+
+
+async def _refused(api: httpx.AsyncClient, definition: dict[str, Any]) -> list[dict[str, str]]:
+    body = {"name": f"trap-{uuid.uuid4().hex[:8]}", "definition": definition}
+    response = await api.post("/v2/processes", json=body)
+    assert response.status_code == 422, response.text
+    details: list[dict[str, str]] = response.json()["details"]
+    return details
+
+
+def _alert(condition: Any) -> dict[str, Any]:
+    return {
+        "inputs": {"amount": {"type": "number", "required": True}},
+        "steps": [{"id": "alert", "if": condition, "uses": "fail",
+                   "with": {"message": "amount {{ inputs.amount }} is over 1000"}}],
+    }  # fmt: skip
+
+
+async def test_a_condition_written_as_text_is_refused_and_an_expression_decides(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    """``if: "inputs.amount > 1000"`` was saved, and the step ran whatever the amount."""
+    for text in ("inputs.amount > 1000", "false", "no"):
+        details = await _refused(api, _alert(text))
+        assert [d["path"] for d in details] == ["definition.steps[0].if"], details
+    details = await _refused(api, _alert("inputs.amount > 1000"))
+    assert details[0]["message"].endswith('write it as "{{ inputs.amount > 1000 }}"')
+
+    process = await create_process(api, _alert("{{ inputs.amount > 1000 }}"))
+    small = await start_run(api, process["id"], inputs={"amount": 10})
+    done = await wait_for_state(api, small["id"])
+    assert done["state"] == "Succeeded", done
+    assert [(s["id"], s["state"]) for s in done["steps"]] == [("alert", "Skipped")]
+    large = await start_run(api, process["id"], inputs={"amount": 2000})
+    done = await wait_for_state(api, large["id"])
+    assert done["state"] == "Failed" and done["error"]["step"] == "alert", done
+    assert "amount 2000 is over 1000" in done["error"]["message"]
 
 
 async def test_float_given_a_bad_number_fails_the_run_instead_of_passing_as_zero(

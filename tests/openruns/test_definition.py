@@ -6,7 +6,7 @@ import pytest
 
 from openruns.definition import parse_definition
 from openruns.definition.inputs import resolve_inputs
-from openruns.definition.templates import TemplateFailure, render_value
+from openruns.definition.templates import TemplateFailure, render_value, truthy
 from openruns.errors import InvalidInput
 
 CONTEXT = {"inputs": {"amount": 10, "tags": ["a", "b"], "name": "Ada"}, "steps": {}, "run": {}}
@@ -192,3 +192,56 @@ def test_float_and_int_fail_on_what_is_not_a_number(template: str, message: str)
 )
 def test_float_and_int_convert_numbers(template: str, expected: object) -> None:
     assert render_value(template, NUMBERS) == expected
+
+
+ONE = 'a condition is true, false or one "{{ expression }}"; '
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        ("inputs.amount > 1000", 'this text is always true: write it as "{{ inputs.amount > 1000 }}"'),
+        ("false", "the text 'false' counts as true: write false, a boolean (no quotes)"),
+        ("no", "the text 'no' counts as true: write false, a boolean (no quotes)"),
+        ("", "the text '' counts as false: write false, a boolean (no quotes)"),
+        ("{{ inputs.amount }} > 1000", "this template renders text, which counts as true unless "
+         'it is empty: write it as "{{ inputs.amount > 1000 }}"'),
+        ("{% if inputs.amount > 1000 %}yes{% endif %}", "this template renders text"),
+        ("amount is large", 'this text is always true: write one "{{ expression }}" of inputs, '
+         'steps and run, e.g. "{{ inputs.amount > 1000 }}"'),
+    ],
+)  # fmt: skip
+def test_a_condition_that_is_text_is_refused(condition: str, message: str) -> None:
+    """Text is truthy: ``if: "inputs.amount > 1000"`` ran the step whatever the amount."""
+    with pytest.raises(InvalidInput) as info:
+        parse_definition(
+            {
+                "inputs": {"amount": {"type": "number"}},
+                "steps": [{"id": "alert", "if": condition, "uses": "set"}],
+            }
+        )
+    assert [d["path"] for d in info.value.details] == ["definition.steps[0].if"]
+    assert info.value.details[0]["message"].startswith(ONE + message)
+
+
+@pytest.mark.parametrize(
+    "condition", [True, False, None, "{{ inputs.amount > 1000 }}", "  {{ inputs.amount }}\n"]
+)
+def test_a_condition_is_a_boolean_or_one_expression(condition: object) -> None:
+    definition = parse_definition(
+        {
+            "inputs": {"amount": {"type": "number"}},
+            "steps": [{"id": "alert", "if": condition, "uses": "set"}],
+        }
+    )
+    assert definition.steps[0].if_ == condition
+
+
+def test_a_condition_keeps_jinja_truthiness() -> None:
+    """The expression's native value decides, as Python's truth: a text is true unless empty."""
+    context = {"inputs": {"flag": "false", "n": 0, "rows": []}}
+    assert truthy("{{ inputs.flag }}", context) is True  # the text 'false'
+    assert truthy("{{ inputs.flag == 'true' }}", context) is False
+    assert truthy("{{ inputs.n }}", context) is False
+    assert truthy("{{ inputs.rows }}", context) is False
+    assert truthy(False, context) is False

@@ -36,6 +36,11 @@ def is_template(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
+def is_single_expression(value: Any) -> bool:
+    """Whether ``value`` is a string that is exactly one ``{{ expression }}``."""
+    return isinstance(value, str) and _single_expression(value) is not None
+
+
 def _single_expression(text: str) -> str | None:
     """The expression of a string that is exactly one ``{{ expression }}`` (it may contain
     ``}}`` itself, as ``{{ {'a': {'b': 1}} }}`` does); None for any other string."""

@@ -11,6 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from openruns.definition import templates
+from openruns.definition.conditions import condition_problem
 from openruns.definition.inputs import check_input_value
 from openruns.definition.model import Definition
 from openruns.definition.steps import get_step_type
@@ -186,6 +187,8 @@ def parse_definition(raw: Any, prefix: str = "definition") -> Definition:
         if step.id in seen:
             errors.append(_detail(prefix, ("steps", index, "id"), f"duplicate step id {step.id!r}"))
         errors += _args_errors(step, index, prefix)
+        if problem := condition_problem(step.if_):
+            errors.append(_detail(prefix, ("steps", index, "if"), problem))
         errors += _template_errors(step.if_, ("steps", index, "if"), seen, all_ids, prefix)
         errors += _template_errors(step.with_, ("steps", index, "with"), seen, all_ids, prefix)
         seen.add(step.id)
