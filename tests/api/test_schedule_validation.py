@@ -3,18 +3,15 @@ process without a published revision, PATCH semantics, deletion with the process
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from temporalio.client import Client
 
-from openruns.settings import Settings
 from tests.helpers.api import create_process
 from tests.helpers.schedules import (
     create_schedule,
-    delete_schedules_on,
     get_schedule,
     patch_schedule,
 )
@@ -25,10 +22,7 @@ GREET = {
 }
 
 
-@pytest.fixture(autouse=True)
-async def _delete_schedules(client: Client, settings: Settings) -> AsyncIterator[None]:
-    yield
-    await delete_schedules_on(client, settings.task_queue)
+pytestmark = pytest.mark.usefixtures("delete_schedules")
 
 
 @pytest.mark.parametrize(

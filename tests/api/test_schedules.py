@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +18,6 @@ from tests.helpers import assert_eventually
 from tests.helpers.api import create_process, get_run
 from tests.helpers.schedules import (
     create_schedule,
-    delete_schedules_on,
     get_schedule,
     patch_schedule,
     scheduled_runs,
@@ -32,10 +30,7 @@ GREET = {
 }
 
 
-@pytest.fixture(autouse=True)
-async def _delete_schedules(client: Client, settings: Settings) -> AsyncIterator[None]:
-    yield
-    await delete_schedules_on(client, settings.task_queue)
+pytestmark = pytest.mark.usefixtures("delete_schedules")
 
 
 def succeeded(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -10,7 +10,6 @@ import subprocess
 import uuid
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +18,7 @@ from temporalio.client import Client
 from email_gateway.server import Gateway
 from openruns.settings import Settings
 from tests.helpers import assert_eventually
-from tests.helpers.api import create_process, get_run, wait_for_state
+from tests.helpers.api import create_process, get_run, runs_of, set_trigger, wait_for_state
 from tests.helpers.smtp import make_message, send
 
 ECHO = {
@@ -46,18 +45,6 @@ def declare_size(port: int, size: int) -> tuple[int, bytes]:
     with smtplib.SMTP("127.0.0.1", port) as smtp:
         smtp.ehlo()
         return smtp.mail("a@b.test", options=[f"SIZE={size}"])
-
-
-async def runs_of(api: httpx.AsyncClient, process_id: str) -> list[dict[str, Any]]:
-    response = await api.get("/v2/runs", params={"process_id": process_id, "limit": 100})
-    assert response.status_code == 200, response.text
-    return response.json()["items"]
-
-
-async def set_trigger(api: httpx.AsyncClient, process_id: str, **body: Any) -> dict[str, Any]:
-    response = await api.put(f"/v2/processes/{process_id}/email-trigger", json=body)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 async def test_mail_with_bodies_and_attachments_starts_a_run_that_sees_them(

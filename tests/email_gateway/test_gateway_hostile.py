@@ -6,28 +6,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
 
 import httpx
 import pytest
 
 from email_gateway.server import Gateway
 from openruns.settings import Settings
-from tests.helpers.api import create_process, wait_for_state
+from tests.helpers.api import create_process, runs_of, set_trigger, wait_for_state
 from tests.helpers.smtp import as_bytes, make_message, send
 
 SIMPLE = {"outputs": {"subject": "{{ inputs.email.subject }}"}}
-
-
-async def runs_of(api: httpx.AsyncClient, process_id: str) -> list[dict[str, Any]]:
-    response = await api.get("/v2/runs", params={"process_id": process_id, "limit": 100})
-    assert response.status_code == 200, response.text
-    return response.json()["items"]
-
-
-async def set_trigger(api: httpx.AsyncClient, process_id: str, **body: Any) -> None:
-    response = await api.put(f"/v2/processes/{process_id}/email-trigger", json=body)
-    assert response.status_code == 200, response.text
 
 
 async def longest_stall(done: asyncio.Event) -> float:

@@ -15,8 +15,8 @@ from temporalio.client import Client
 from email_gateway.server import Gateway
 from openruns.settings import Settings
 from openruns.store import Database
-from tests.email_gateway.test_gateway import ECHO, PNG, runs_of
-from tests.helpers.api import create_process, wait_for_state
+from tests.email_gateway.test_gateway import ECHO, PNG
+from tests.helpers.api import create_process, runs_of, wait_for_state
 from tests.helpers.s3 import new_bucket, object_keys, unreachable_endpoint, with_bucket
 from tests.helpers.smtp import make_message, send
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 import asyncio
 import smtplib
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import httpx
 import pytest
 from temporalio.client import Client
 
 from email_gateway.server import Gateway
-from tests.helpers.api import create_process, wait_for_state
+from tests.helpers.api import create_process, runs_of, wait_for_state
 from tests.helpers.smtp import as_bytes, make_message
 
 SIMPLE = {"outputs": {"subject": "{{ inputs.email.subject }}"}}
@@ -53,12 +52,6 @@ class Held:
                 self.smtp.close()
 
         return await asyncio.to_thread(finish)
-
-
-async def runs_of(api: httpx.AsyncClient, process_id: str) -> list[dict[str, Any]]:
-    response = await api.get("/v2/runs", params={"process_id": process_id, "limit": 100})
-    assert response.status_code == 200, response.text
-    return response.json()["items"]
 
 
 async def _delete(api: httpx.AsyncClient, process_id: str) -> int:

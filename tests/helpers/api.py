@@ -52,3 +52,17 @@ async def wait_for_state(
         timeout=timeout,
         message=f"run {run_id} in {sorted(wanted)}",
     )
+
+
+async def runs_of(api: httpx.AsyncClient, process_id: str) -> list[dict[str, Any]]:
+    """The first 100 runs of a process, as ``GET /v2/runs?process_id=`` lists them."""
+    response = await api.get("/v2/runs", params={"process_id": process_id, "limit": 100})
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+async def set_trigger(api: httpx.AsyncClient, process_id: str, **body: Any) -> dict[str, Any]:
+    """``PUT /v2/processes/{id}/email-trigger``; returns the trigger."""
+    response = await api.put(f"/v2/processes/{process_id}/email-trigger", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
