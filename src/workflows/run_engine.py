@@ -22,7 +22,7 @@ from typing import Any
 import pydantic_core
 from pydantic import ValidationError
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
@@ -59,6 +59,8 @@ from openruns.states import RunState, Stage
 from workflows import child_runs
 
 STEPS_MEMO = "steps"
+# Set by Temporal on the runs a schedule starts: when the schedule meant the run to start.
+SCHEDULED_START_TIME = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 RESOLVE_ACTIVITY = "openruns.resolve_run"
 WORKFLOW_NAME = "ProcessRunWorkflow"
 
@@ -87,6 +89,17 @@ def _retry_policy(spec: RetrySpec) -> RetryPolicy:
 def _seconds(value: float) -> str:
     """2 → "2 s", 0.5 → "0.5 s"."""
     return f"{value:.3f}".rstrip("0").rstrip(".") + " s"
+
+
+def _run_times() -> dict[str, str]:
+    """``run.created_at`` (the run's start, as the API shows it) and, for a run a schedule
+    started, ``run.scheduled_at``: ISO 8601 UTC strings, from history, so replay-safe."""
+    info = workflow.info()
+    times = {"created_at": pydantic_core.to_jsonable_python(info.workflow_start_time)}
+    scheduled = info.typed_search_attributes.get(SCHEDULED_START_TIME)
+    if scheduled is not None:
+        times["scheduled_at"] = pydantic_core.to_jsonable_python(scheduled)
+    return times
 
 
 def _failure_message(error: FailureError) -> str:
@@ -147,6 +160,7 @@ class RunEngine:
                 "stage": input.stage,
                 "revision": revision,
                 "file_ids": input.file_ids,
+                **_run_times(),
             },
         }
         try:
