@@ -1,5 +1,5 @@
 """Definition-language traps, through the API and a worker on the real dev server: a text
-``if`` (always true), ``float`` turning a bad number into 0."""
+``if`` (always true), ``float`` turning a bad number into 0, an input that is not declared."""
 
 from __future__ import annotations
 
@@ -74,3 +74,33 @@ async def test_float_given_a_bad_number_fails_the_run_instead_of_passing_as_zero
     good = await start_run(api, process["id"], inputs={"rows": [{"total": "12.50"}]})
     done = await wait_for_state(api, good["id"])
     assert done["state"] == "Succeeded" and done["outputs"] == {"total": 12.5}, done
+
+
+async def test_an_input_that_is_not_declared_is_refused_when_saved(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    """``{{ inputs.customer }}`` was saved, and every run failed with "'dict object' has no
+    attribute 'customer'": a run only takes declared inputs."""
+    definition = {
+        "inputs": {"amount": {"type": "number", "default": 0}},
+        "steps": [
+            {"id": "total", "uses": "set", "with": {"gross": "{{ inputs.amount * 1.2 }}"}},
+            {"id": "lookup", "uses": "http",
+             "with": {"url": "https://crm.example/customers/{{ inputs.customer }}"}},
+        ],
+    }  # fmt: skip
+    assert await _refused(api, definition) == [
+        {"path": "definition.steps[1].with.url",
+         "message": "inputs.customer is not a declared input (declared: amount)"}
+    ]  # fmt: skip
+
+    guarded = {
+        "inputs": {"amount": {"type": "number", "default": 0}},
+        "steps": [],
+        "outputs": {"note": "{{ inputs.note | default('none') }}",
+                    "customer": "{{ inputs.customer if inputs.customer is defined else '-' }}"},
+    }  # fmt: skip
+    process = await create_process(api, guarded)
+    done = await wait_for_state(api, (await start_run(api, process["id"]))["id"])
+    assert done["state"] == "Succeeded", done
+    assert done["outputs"] == {"note": "none", "customer": "-"}

@@ -59,7 +59,10 @@ def test_random_filter_is_not_available() -> None:
 
 def test_templated_arguments_are_checked_at_run_time_not_save_time() -> None:
     definition = parse_definition(
-        {"steps": [{"id": "s", "uses": "sleep", "with": {"seconds": "{{ inputs.delay }}"}}]}
+        {
+            "inputs": {"delay": {"type": "number"}},
+            "steps": [{"id": "s", "uses": "sleep", "with": {"seconds": "{{ inputs.delay }}"}}],
+        }
     )
     assert definition.steps[0].with_ == {"seconds": "{{ inputs.delay }}"}
 
@@ -245,3 +248,65 @@ def test_a_condition_keeps_jinja_truthiness() -> None:
     assert truthy("{{ inputs.n }}", context) is False
     assert truthy("{{ inputs.rows }}", context) is False
     assert truthy(False, context) is False
+
+
+def test_an_undeclared_input_is_refused_naming_the_step_and_input() -> None:
+    with pytest.raises(InvalidInput) as info:
+        parse_definition(
+            {
+                "inputs": {"amount": {"type": "number"}},
+                "steps": [
+                    {"id": "a", "uses": "set", "with": {"x": "{{ inputs.amount }}"}},
+                    {"id": "b", "uses": "http",
+                     "with": {"url": "https://crm.example/{{ inputs.customer }}"}},
+                    {"id": "c", "uses": "fail", "if": "{{ inputs['limit'] < 1 }}"},
+                ],
+                "outputs": {"who": "{{ inputs.who.name | upper }}"},
+            }
+        )  # fmt: skip
+    assert info.value.details == [
+        {"path": "definition.steps[1].with.url",
+         "message": "inputs.customer is not a declared input (declared: amount)"},
+        {"path": "definition.steps[2].if",
+         "message": "inputs.limit is not a declared input (declared: amount)"},
+        {"path": "definition.outputs.who",
+         "message": "inputs.who is not a declared input (declared: amount)"},
+    ]  # fmt: skip
+    with pytest.raises(InvalidInput) as info:
+        parse_definition({"outputs": {"who": "{{ inputs.who }}"}})
+    assert (
+        info.value.details[0]["message"] == "inputs.who is not a declared input (none are declared)"
+    )
+
+
+def test_an_undeclared_input_that_is_checked_for_is_accepted() -> None:
+    """A run never has an undeclared input (they are refused), so a template that checks for
+    one first (``is defined``, ``default``) never fails; nor does ``inputs.email``, which email
+    runs add, or a dict method such as ``inputs.get``."""
+    parse_definition(
+        {
+            "steps": [
+                {"id": "a", "uses": "set", "with": {
+                    "note": "{{ inputs.note | default('none') }}",
+                    "tag": "{{ inputs['tag'] | d('x') | upper }}",
+                    "size": "{% if inputs.size is defined %}{{ inputs.size }}{% endif %}",
+                    "rush": "{{ inputs.rush if inputs.rush is not undefined else false }}",
+                    "limit": "{{ inputs.get('limit', 10) }}",
+                    "subject": "{{ inputs.email.subject }}",
+                }},
+                {"id": "b", "uses": "set", "if": "{{ inputs.extra is defined }}",
+                 "with": {"extra": "{{ inputs.extra }}"}},
+            ]
+        }
+    )  # fmt: skip
+    with pytest.raises(InvalidInput) as info:  # checked for, but not where it is used
+        parse_definition(
+            {
+                "steps": [{"id": "b", "uses": "set", "if": "{{ inputs.extra is defined }}"}],
+                "outputs": {"extra": "{{ inputs.extra }}", "deeper": "{{ inputs.x.y | d(1) }}"},
+            }
+        )
+    assert [d["path"] for d in info.value.details] == [
+        "definition.outputs.extra",
+        "definition.outputs.deeper",  # inputs.x.y fails before default sees it
+    ]

@@ -193,3 +193,43 @@ def step_references(tree: nodes.Template) -> set[str]:
             elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
                 found.add(node.arg.value)
     return found
+
+
+# What makes using an input that is not there safe: ``inputs.x is defined``, ``inputs.x | d(1)``.
+_GUARD_TESTS = frozenset({"defined", "undefined"})
+_GUARD_FILTERS = frozenset({"default", "d"})
+
+
+def _input_name(node: nodes.Node | None) -> str | None:
+    """``name`` when ``node`` is ``inputs.name`` or ``inputs['name']``."""
+    if not isinstance(node, nodes.Getattr | nodes.Getitem):
+        return None
+    if not (isinstance(node.node, nodes.Name) and node.node.name == "inputs"):
+        return None
+    if isinstance(node, nodes.Getattr):
+        # ``inputs.get('x')``, ``inputs.items()``: Jinja finds the dict's method first
+        return None if hasattr(dict, node.attr) else node.attr
+    if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+        return node.arg.value
+    return None
+
+
+def guarded_inputs(tree: nodes.Template) -> set[str]:
+    """Names of the inputs a template tests with ``is defined`` / ``is undefined`` or passes
+    through ``default`` / ``d``: it means to handle their absence."""
+    guarded = set()
+    for node in tree.find_all((nodes.Test, nodes.Filter)):
+        assert isinstance(node, nodes.Test | nodes.Filter)
+        names = _GUARD_TESTS if isinstance(node, nodes.Test) else _GUARD_FILTERS
+        if node.name in names and (name := _input_name(node.node)) is not None:
+            guarded.add(name)
+    return guarded
+
+
+def input_references(tree: nodes.Template) -> set[str]:
+    """Names of the inputs a template uses as ``inputs.<name>`` or ``inputs['<name>']``."""
+    found = set()
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        if (name := _input_name(node)) is not None:
+            found.add(name)
+    return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -12,7 +13,7 @@ from pydantic import ValidationError
 
 from openruns.definition import templates
 from openruns.definition.conditions import condition_problem
-from openruns.definition.inputs import check_input_value
+from openruns.definition.inputs import EMAIL_INPUT, check_input_value
 from openruns.definition.model import Definition
 from openruns.definition.steps import get_step_type
 from openruns.errors import InvalidInput
@@ -119,8 +120,24 @@ def _non_finite(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[str | 
             stack.extend((child, (*where, key)) for key, child in reversed(list(pairs)))
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """What a template may refer to: the steps that ran before it, the declared inputs (and
+    ``email``, which email runs add), and inputs the step's ``if`` checks for."""
+
+    known: set[str]
+    all_ids: set[str]
+    inputs: list[str]
+    guarded: set[str] = field(default_factory=set)
+
+    def input_problem(self, name: str) -> str:
+        ref = f"inputs.{name}" if name.isidentifier() else f"inputs[{name!r}]"
+        declared = f"declared: {', '.join(self.inputs)}" if self.inputs else "none are declared"
+        return f"{ref} is not a declared input ({declared})"
+
+
 def _template_errors(
-    value: Any, loc: tuple[str | int, ...], known: set[str], all_ids: set[str], prefix: str
+    value: Any, loc: tuple[str | int, ...], scope: _Scope, prefix: str
 ) -> list[dict[str, Any]]:
     errors = []
     for path, text in _templates_in(value, loc):
@@ -129,10 +146,25 @@ def _template_errors(
         except templates.TemplateFailure as exc:
             errors.append(_detail(prefix, path, str(exc)))
             continue
-        for ref in sorted(templates.step_references(tree) - known):
-            reason = "runs later" if ref in all_ids else "does not exist"
+        for ref in sorted(templates.step_references(tree) - scope.known):
+            reason = "runs later" if ref in scope.all_ids else "does not exist"
             errors.append(_detail(prefix, path, f"refers to step {ref!r}, which {reason}"))
+        # A run has the declared inputs only (SPEC §3): any other fails the step, unless the
+        # template (or the step's if) checks for it with ``is defined`` or ``default``.
+        undeclared = templates.input_references(tree) - {*scope.inputs, EMAIL_INPUT}
+        undeclared -= scope.guarded | templates.guarded_inputs(tree)
+        errors += [_detail(prefix, path, scope.input_problem(name)) for name in sorted(undeclared)]
     return errors
+
+
+def _guarded_by(condition: Any) -> set[str]:
+    """The inputs a step's ``if`` checks for with ``is defined`` or ``default``."""
+    if not templates.is_template(condition):
+        return set()
+    try:
+        return templates.guarded_inputs(templates.parse(condition))
+    except templates.TemplateFailure:
+        return set()  # reported as the if's own error
 
 
 def _args_errors(step: Any, index: int, prefix: str) -> list[dict[str, Any]]:
@@ -182,6 +214,7 @@ def parse_definition(raw: Any, prefix: str = "definition") -> Definition:
                 errors.append(_detail(prefix, ("inputs", name, "default"), problem))
 
     all_ids = {step.id for step in definition.steps}
+    inputs = list(definition.inputs)
     seen: set[str] = set()
     for index, step in enumerate(definition.steps):
         if step.id in seen:
@@ -189,10 +222,14 @@ def parse_definition(raw: Any, prefix: str = "definition") -> Definition:
         errors += _args_errors(step, index, prefix)
         if problem := condition_problem(step.if_):
             errors.append(_detail(prefix, ("steps", index, "if"), problem))
-        errors += _template_errors(step.if_, ("steps", index, "if"), seen, all_ids, prefix)
-        errors += _template_errors(step.with_, ("steps", index, "with"), seen, all_ids, prefix)
+        scope = _Scope(seen, all_ids, inputs)
+        errors += _template_errors(step.if_, ("steps", index, "if"), scope, prefix)
+        scope = replace(scope, guarded=_guarded_by(step.if_))  # the with runs only if it holds
+        errors += _template_errors(step.with_, ("steps", index, "with"), scope, prefix)
         seen.add(step.id)
-    errors += _template_errors(definition.outputs, ("outputs",), all_ids, all_ids, prefix)
+    errors += _template_errors(
+        definition.outputs, ("outputs",), _Scope(all_ids, all_ids, inputs), prefix
+    )
 
     if errors:
         raise InvalidInput("the definition is not valid", errors)
