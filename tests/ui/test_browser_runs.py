@@ -1,6 +1,7 @@
 """In Chromium, against the real stack (uvicorn, the Temporal dev server, a worker): run a
 process from its form and watch the run finish without a reload, re-run it, copy the email
-address; sessions and CSRF as a browser meets them; and the pages on a phone."""
+address, pause and resume its schedule; the runs of every process; sessions and CSRF as a
+browser meets them; and the pages on a phone."""
 
 from __future__ import annotations
 
@@ -41,6 +42,11 @@ async def test_run_from_the_form_watch_it_finish_live_and_rerun_it(
         await page.get_by_role("link", name="greeter").click()
         await expect(page.get_by_role("heading", name="greeter")).to_be_visible()
         await expect(page.get_by_text("0 9 * * 1-5")).to_be_visible()
+        await page.get_by_role("button", name="Pause").click()
+        await expect(page.locator("p.alert.ok")).to_contain_text("Schedule paused")
+        await page.get_by_role("button", name="Resume").click()
+        await expect(page.locator("p.alert.ok")).to_contain_text("Schedule resumed.")
+        await expect(page.get_by_role("button", name="Pause")).to_be_visible()
         await assert_labelled(page)
         await page.context.grant_permissions(["clipboard-read", "clipboard-write"])
         await page.get_by_role("button", name="Copy the email address").click()

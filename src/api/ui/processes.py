@@ -1,9 +1,11 @@
 """Processes pages: the list (stage, last run) and one process (definition, Draft/Published
-revisions, Publish, email address, schedules, recent runs, its Run forms)."""
+revisions, Publish, email address, schedules with Pause/Resume and Run now, recent runs, its
+Run forms)."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -15,6 +17,7 @@ from api.ui.render import page
 from api.ui.run_form import forms_for
 from openruns.models import Run
 from openruns.run_actions import ArchivedFilter
+from openruns.schedules.models import SchedulePatch, ScheduleTrigger
 from openruns.services import email_triggers, processes, run_list, run_query, schedules
 from openruns.services.processes import revision_for_stage
 from openruns.settings import Settings
@@ -22,6 +25,11 @@ from openruns.states import Stage
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 PAGE_SIZE = 20
+SCHEDULE_DONE = {
+    "pause": "Schedule paused: it starts no runs until it is resumed.",
+    "resume": "Schedule resumed.",
+    "trigger": "Schedule fired: its run starts in a moment.",
+}
 
 
 async def _last_run(client: Client, settings: Settings, process_id: str) -> Run | None:
@@ -65,6 +73,7 @@ async def process_page(
     temporal: TemporalDep,
     settings: SettingsDep,
     published: int | None = None,
+    schedule: str | None = None,
 ) -> Response:
     process = await processes.get(session, process_id)
     both = process.published_revision == process.draft_revision
@@ -103,6 +112,7 @@ async def process_page(
         schedules=scheduled.items,
         recent=recent.items,
         published=published,
+        schedule_done=SCHEDULE_DONE.get(schedule or ""),
     )
 
 
@@ -118,4 +128,24 @@ async def publish(
     process = await processes.publish(session, process_id, temporal, settings)
     return RedirectResponse(
         f"/ui/processes/{process_id}?published={process.published_revision}", status_code=303
+    )
+
+
+@router.post("/schedules/{schedule_id}/{action}")
+async def schedule_action(
+    schedule_id: str,
+    action: Literal["pause", "resume", "trigger"],
+    _: CsrfSessionDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> Response:
+    """Pause, resume or fire a schedule now, through the services the API uses."""
+    if action == "trigger":
+        done = await schedules.trigger(temporal, settings, schedule_id, ScheduleTrigger())
+    else:
+        patch = SchedulePatch(paused=action == "pause")
+        done = await schedules.update(temporal, session, settings, schedule_id, patch)
+    return RedirectResponse(
+        f"/ui/processes/{done.process_id}?schedule={action}#schedules-title", status_code=303
     )
