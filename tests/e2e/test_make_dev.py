@@ -133,13 +133,15 @@ def test_make_dev_loads_the_example_plugin_and_runs_the_example_process(
     assert "Plugins       examples.plugins.invoice_tools" in dev_stack["log"].read_text()
     # The import command the README documents (jq + curl), against this stack.
     imported = subprocess.run(
-        f"jq -Rs '{{name: \"invoice-total\", definition: .}}' examples/processes/invoice_total.yaml"
+        "jq -Rs '{name: \"invoice-total\", description: \"Totals an invoice and refuses one"
+        " above a limit.\", definition: .}' examples/processes/invoice_total.yaml"
         f" | curl -sS -H 'x-api-key: {dev_stack['key']}' -H 'content-type: application/json'"
         f" -d @- {base}/v2/processes",
         shell=True, cwd=ROOT, capture_output=True, text=True, check=True,
     )  # fmt: skip
     process = json.loads(imported.stdout)
     assert process["name"] == "invoice-total", process
+    assert process["description"] == "Totals an invoice and refuses one above a limit."
     with httpx.Client(base_url=base, headers={"x-api-key": dev_stack["key"]}, timeout=10) as http:
         types = http.get("/v2/step-types", params={"limit": 100}).json()["items"]
         assert "invoice_total" in [t["name"] for t in types]
