@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -35,15 +36,87 @@ async def _domain(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, exc.message, exc.details)
 
 
+# What a field that takes one of several shapes expects, said for people: pydantic reports
+# one error per shape it tried, each named by its type (``inputs.dict[str,any]``).
+_EXPECTED = {
+    "inputs": 'expected an object or a list of {"name", "value"}',
+    "definition": "expected an object, or YAML or JSON text",
+}
+_TYPE_NAMES = {
+    "dict": "an object",
+    "list": "a list",
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "a boolean",
+    "none": "null",
+}
+
+
+def _body_path(loc: tuple[Any, ...], body: Any, missing: bool) -> tuple[list[str | int], list[str]]:
+    """The fields of ``body`` that ``loc`` names, and the union members pydantic tried on the
+    way (the parts that name no field of the body)."""
+    path: list[str | int] = []
+    members: list[str] = []
+    value = body
+    for index, part in enumerate(loc):
+        if isinstance(value, dict) and isinstance(part, str) and part in value:
+            path.append(part)
+            value = value[part]
+        elif isinstance(value, list) and type(part) is int and 0 <= part < len(value):
+            path.append(part)
+            value = value[part]
+        elif missing and index == len(loc) - 1:  # the field that is not there
+            path.append(part)
+        else:  # one of a union's members, tried on the same value
+            members.append(str(part))
+    return path, members
+
+
+def _expected(path: list[str | int], members: list[str]) -> str:
+    field = next((part for part in reversed(path) if isinstance(part, str)), "")
+    if field in _EXPECTED:
+        return _EXPECTED[field]
+    names = [_TYPE_NAMES.get(member.split("[")[0].lower(), member) for member in members]
+    return "expected " + " or ".join(dict.fromkeys(names))
+
+
+def validation_details(errors: Sequence[Any], body: Any) -> list[dict[str, str]]:
+    """pydantic's errors as ``{"path", "message"}`` naming only the request's own fields, in
+    the style of every other error (``inputs``, ``inputs[1].name``, ``file_ids[0]``;
+    ``query.limit`` for a query parameter); a value that is none of the shapes a field takes
+    is one error saying what the field expects."""
+    details: list[dict[str, str]] = []
+    unions: dict[str, tuple[list[str | int], list[str], dict[str, str]]] = {}
+    for err in errors:
+        loc = tuple(err["loc"])
+        message = str(err["msg"]).removeprefix("Value error, ")
+        if not loc or loc[0] != "body":
+            path = format_path(loc)
+        else:
+            parts, members = _body_path(loc[1:], body, err["type"] == "missing")
+            path = format_path(parts) or "body"
+            if members and loc[1:] == (*parts, *members):  # the value fits no member
+                if path not in unions:
+                    unions[path] = (parts, [], {"path": path, "message": ""})
+                    details.append(unions[path][2])
+                unions[path][1].extend(members)
+                continue
+            if not parts and err["type"] in ("model_type", "model_attributes_type", "dict_type"):
+                message = "expected a JSON object"
+            elif not parts and err["type"] == "missing":
+                message = "a JSON body is required"
+        detail = {"path": path, "message": message}
+        if detail not in details:
+            details.append(detail)
+    for parts, members, union_detail in unions.values():
+        union_detail["message"] = _expected(parts, members)
+    return details
+
+
 async def _validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    details = [
-        {
-            "path": format_path([p for p in err["loc"] if p != "body"]) or "body",
-            "message": err["msg"],
-        }
-        for err in exc.errors()
-    ]
+    details = validation_details(exc.errors(), exc.body)
     return error_response(422, "the request is not valid", details)
 
 

@@ -49,5 +49,7 @@ class Unavailable(OpenRunsError):
 
 
 def error_detail(path: list[str | int] | tuple[str | int, ...], message: str) -> dict[str, Any]:
-    """One entry of an error's ``details``: where (a dotted path) and what."""
-    return {"path": ".".join(str(p) for p in path), "message": message}
+    """One entry of an error's ``details``: where and what; ``("inputs", 1, "name")`` is
+    ``inputs[1].name``, as every path in an error is written (``definition.steps[0].uses``)."""
+    text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+    return {"path": text.removeprefix("."), "message": message}
