@@ -86,6 +86,7 @@ async def test_runs_commands(cli: Cli, api: httpx.AsyncClient, worker: object) -
     await wait_for_state(api, running["id"], "Running")
     cancelled = await cli("runs", "cancel", running["id"])
     assert cancelled.exit_code == 0, cancelled.output
+    assert cancelled.output == f"✓ {running['id']}  cancel requested (was Running)\n"
     assert (await wait_for_state(api, running["id"]))["state"] == "Cancelled"
     twice = await cli("runs", "cancel", running["id"])
     assert twice.exit_code == 1 and "already finished" in twice.output

@@ -120,6 +120,8 @@ def _act(action: str, run_ids: list[str], url: str | None, key: str | None, as_j
             typer.echo(f"✗ {result['run_id']}  {result['error']}")
         elif action == "rerun":
             typer.echo(f"✓ {result['run_id']}  re-run as {result['run']['id']}")
+        elif action == "cancel":  # the run stops on its own time; it was in this state
+            typer.echo(f"✓ {result['run_id']}  cancel requested (was {result['run']['state']})")
         else:
             typer.echo(f"✓ {result['run_id']}  {action}: {result['run']['state']}")
     if not all(result["ok"] for result in results):
