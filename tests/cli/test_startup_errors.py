@@ -79,6 +79,17 @@ def test_healthcheck_says_unhealthy_with_exit_code_1(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("args", [["bogus"], []], ids=["unknown", "missing"])
+def test_healthcheck_of_no_known_component_is_exit_1_in_one_line(
+    args: list[str], tmp_path: Path
+) -> None:
+    """Docker reserves exit code 2, so not even a usage error gives it."""
+    result = openruns(tmp_path, "healthcheck", *args)
+    assert result.returncode == 1, result.stderr
+    expected = f"no component {args[0]!r} (api" if args else "which component? (api"
+    assert one_line(result) == f"error: healthcheck: {expected}, worker or smtp)"
+
+
 def test_each_refused_setting_has_its_line_and_secrets_are_not_repeated(tmp_path: Path) -> None:
     result = openruns(
         tmp_path, "apikey", "list",

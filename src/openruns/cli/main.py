@@ -153,15 +153,19 @@ def setup() -> None:
 
 @app.command()
 def healthcheck(
-    component: str = typer.Argument(..., help="What to check on this host: api, worker or smtp."),
+    component: str = typer.Argument(
+        "", help="What to check on this host: api, worker or smtp.", show_default=False
+    ),
 ) -> None:
     """Exit 0 when COMPONENT on this host is healthy, 1 otherwise (container health checks)."""
     from openruns.healthcheck import Component, Unhealthy, check
 
     try:
         target = Component(component)
-    except ValueError:
-        raise typer.BadParameter("one of: api, worker, smtp", param_hint="COMPONENT") from None
+    except ValueError:  # one line and exit 1, not a usage error's 2: Docker reserves 2
+        asked = f"no component {component!r}" if component else "which component?"
+        typer.echo(f"error: healthcheck: {asked} (api, worker or smtp)", err=True)
+        raise typer.Exit(FAILED) from None
     code = 0
     settings = _settings(FAILED)  # a container health check knows 0 and 1 (Docker reserves 2)
     try:
