@@ -36,10 +36,10 @@ RESULTS_MEMO = "results"
 PARALLEL = 10  # child runs at a time
 
 
-def _error_message(error: ChildWorkflowError) -> str:
+def _error_message(error: ChildWorkflowError, timeout_seconds: int) -> str:
     cause = error.cause
     if isinstance(cause, exceptions.TimeoutError):
-        return "the run timed out (its execution timeout expired)"
+        return f"the run exceeded its timeout of {timeout_seconds} s"
     if isinstance(cause, exceptions.CancelledError | exceptions.TerminatedError):
         return "the run was cancelled"
     return f"the run failed: {getattr(cause, 'message', None) or cause or error}"
@@ -99,7 +99,7 @@ class TestSuiteWorkflow:
                 test_case_id=case.test_case_id,
                 run_id=case.run_id,
                 outcome=Outcome.ERROR,
-                error=_error_message(exc),
+                error=_error_message(exc, process.timeout_seconds),
             )
         diff = self._budget.fit(
             compare_outputs(case.expected_outputs, result.outputs, case.compare)

@@ -193,3 +193,17 @@ async def test_list_and_delete_test_cases(api: httpx.AsyncClient, worker: object
 
     await api.delete(f"/v2/processes/{process['id']}")  # its test cases go with it
     assert (await api.get(f"/v2/test-cases/{cases[1]['id']}")).status_code == 404
+
+
+async def test_a_case_whose_run_times_out_names_the_timeout(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    process = await create_process(api, DOUBLER)
+    await _cases(api, process["id"], [2])
+    nap = {"id": "nap", "uses": "sleep", "with": {"seconds": 30}}
+    slow = {**DOUBLER, "timeout": 1, "steps": [nap, *DOUBLER["steps"]]}
+    response = await api.put(f"/v2/processes/{process['id']}/draft", json={"definition": slow})
+    assert response.status_code == 200, response.text
+    report = await _test_run(api, [process["id"]], "Draft")
+    [result] = report["results"]
+    assert (result["outcome"], result["error"]) == ("error", "the run exceeded its timeout of 1 s")
