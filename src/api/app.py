@@ -12,7 +12,7 @@ from api.deps import VerifiedKeys, single_query_values
 from api.docs import mount_docs
 from api.errors import install_exception_handlers
 from api.middleware import BodyLimit, RequestLog
-from api.openapi import ERROR_RESPONSES
+from api.openapi import ERROR_RESPONSES, document_errors
 from api.routes import (
     email_triggers,
     files,
@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         step_types,
         test_suite,
     ):
+        document_errors(module.router)
         app.include_router(module.router, prefix="/v2", responses=ERROR_RESPONSES)
     mount_ui(app)  # the web UI at /ui (after the error handlers it renders as pages)
     return app

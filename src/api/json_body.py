@@ -1,5 +1,12 @@
-"""Request bodies are JSON as RFC 8259 defines it: no ``NaN`` or ``Infinity``, no number a
-64-bit float cannot hold.
+"""Request bodies are JSON, sent as JSON, as RFC 8259 defines it: no ``NaN`` or ``Infinity``,
+no number a 64-bit float cannot hold.
+
+A body sent with another content type (``text/plain``, a form, or none at all) is a 415 that
+says to send it as ``application/json`` (or a ``+json`` type). FastAPI would not read it as
+JSON either, and validated the raw bytes instead: a 422 "Input should be a valid dictionary"
+at ``body`` that does not say what is wrong. A request without a content type is refused too,
+rather than guessed to be JSON. File uploads (``POST /v2/files``) read their own multipart
+body, and the web UI's forms are routes of their own: neither is a JSON route.
 
 Python's ``json`` module accepts ``NaN``, ``Infinity`` and ``-Infinity`` and turns ``1e400``
 into infinity. None of them survives a round trip: the API answers them as ``null``, and
@@ -9,14 +16,17 @@ which, rather than stored as something else.
 
 from __future__ import annotations
 
+import email.message
 import json
 import math
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Request, Response, params
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
+
+from openruns.errors import OpenRunsError, error_detail
 
 
 def _no_constant(name: str) -> Any:
@@ -46,14 +56,46 @@ class JsonRequest(Request):
         return self._json
 
 
+class NotJson(OpenRunsError):
+    status_code = 415
+
+    def __init__(self, content_type: str | None) -> None:
+        got = f"{content_type[:100]!r}, not JSON" if content_type else "missing"
+        super().__init__(
+            "send the body as JSON (content-type: application/json)",
+            [error_detail(("header", "content-type"), got)],
+        )
+
+
+def is_json(content_type: str | None) -> bool:
+    """``application/json`` or ``application/…+json``, parameters aside (FastAPI's test)."""
+    if not content_type:
+        return False
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
 class JsonRoute(APIRoute):
     """An API route whose JSON body is parsed by ``loads``: FastAPI passes an
-    ``HTTPException`` raised while reading the body on as it is."""
+    ``HTTPException`` raised while reading the body on as it is. A body sent as anything but
+    JSON is a 415."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        takes_json = self.body_field is not None and not isinstance(
+            self.body_field.field_info, params.Form
+        )
 
         async def strict_json(request: Request) -> Response:
-            return await handler(JsonRequest(request.scope, request.receive))
+            request = JsonRequest(request.scope, request.receive)
+            content_type = request.headers.get("content-type")
+            if takes_json and not is_json(content_type):
+                if await request.body():  # (read once: the handler gets it from the request)
+                    raise NotJson(content_type)
+            return await handler(request)
 
         return strict_json

@@ -2,7 +2,8 @@
 
 FastAPI documents only the success response and its own 422 schema (``{"detail": ...}``),
 which is not what OpenRuns sends. Each router is included with these responses instead, so
-``/openapi.json`` tells clients (and schemathesis) the truth about 400/401/404/409/413/422/503.
+``/openapi.json`` tells clients (and schemathesis) the truth about 400/401/404/409/413/422/503;
+``document_errors`` adds 415 to the operations that can answer it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI, params
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 
@@ -34,6 +36,18 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: _error("The request is not valid; `details` name the offending paths"),
     503: _error("Temporal or the metadata store is unavailable; retry after Retry-After"),
 }
+NOT_JSON = _error("The body was not sent as JSON (content-type: application/json)")
+
+
+def document_errors(router: APIRouter) -> None:
+    """Document the statuses only some of ``router``'s operations answer, on those: 415 where
+    the body is JSON (``api.json_body``)."""
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        body = route.body_field
+        if body is not None and not isinstance(body.field_info, params.Form):
+            route.responses.setdefault(415, NOT_JSON)
 
 
 def allowed_methods(app: FastAPI, path: str) -> list[str]:
