@@ -3,7 +3,7 @@
 FastAPI documents only the success response and its own 422 schema (``{"detail": ...}``),
 which is not what OpenRuns sends. Each router is included with these responses instead, so
 ``/openapi.json`` tells clients (and schemathesis) the truth about 400/401/404/409/413/422/503;
-``document_errors`` adds 415 to the operations that can answer it.
+``document_errors`` adds 415 and 502 to the operations that can answer them.
 """
 
 from __future__ import annotations
@@ -12,8 +12,11 @@ import re
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, params
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
+
+from api.deps import get_temporal
 
 
 class ErrorBody(BaseModel):
@@ -37,17 +40,24 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: _error("Temporal or the metadata store is unavailable; retry after Retry-After"),
 }
 NOT_JSON = _error("The body was not sent as JSON (content-type: application/json)")
+TEMPORAL_REFUSED = _error("Temporal refused the request; `message` gives its reason")
+
+
+def _calls(dependant: Dependant, dependency: object) -> bool:
+    return any(sub.call is dependency or _calls(sub, dependency) for sub in dependant.dependencies)
 
 
 def document_errors(router: APIRouter) -> None:
     """Document the statuses only some of ``router``'s operations answer, on those: 415 where
-    the body is JSON (``api.json_body``)."""
+    the body is JSON (``api.json_body``), 502 where the operation calls Temporal."""
     for route in router.routes:
         if not isinstance(route, APIRoute):
             continue
         body = route.body_field
         if body is not None and not isinstance(body.field_info, params.Form):
             route.responses.setdefault(415, NOT_JSON)
+        if _calls(route.dependant, get_temporal):
+            route.responses.setdefault(502, TEMPORAL_REFUSED)
 
 
 def allowed_methods(app: FastAPI, path: str) -> list[str]:

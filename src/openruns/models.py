@@ -122,7 +122,11 @@ class Run(BaseModel):
     trigger: Trigger | None = None
     inputs: dict[str, Any] | None = None
     outputs: Any = None
-    error: RunError | None = None
+    error: RunError | None = Field(
+        None,
+        description="Why the run did not succeed; in run details only (`GET /v2/runs/{run_id}`): "
+        "`null` in lists (`GET /v2/runs`), even for a Failed run.",
+    )
     created_at: datetime = Field(
         description="When Temporal recorded the run's start (its workflow's start time). The "
         "answer to `POST /v2/runs` without `wait` gives the API's clock as it started the run, "
@@ -173,8 +177,7 @@ class ProcessRevision(BaseModel):
     published: bool = Field(description="It is the process's published revision.")
     definition: dict[str, Any] | None = Field(
         None,
-        description="In `GET /v2/processes/{process_id}/revisions/{revision}` only "
-        "(not in lists).",
+        description="In `GET /v2/processes/{process_id}/revisions/{revision}` only (not in lists).",
     )
     created_at: datetime
 
