@@ -83,9 +83,12 @@ async def test_size_limit_is_413_and_keeps_nothing(
 
 
 async def test_bad_uploads_are_422_naming_the_field(api: httpx.AsyncClient) -> None:
-    no_file = await api.post("/v2/files", data={"other": "x"})
+    no_file = await api.post("/v2/files", files={"upload": ("a", b"a")})
     assert no_file.status_code == 422
-    assert no_file.json()["details"][0]["path"] == "file"
+    assert [d["path"] for d in no_file.json()["details"]] == ["file", "upload"]
+    extra = await api.post("/v2/files", files={"file": ("a", b"a")}, data={"name": "b.txt"})
+    assert extra.status_code == 422, extra.text
+    assert extra.json()["details"] == [{"path": "name", "message": "unexpected field"}]
     not_multipart = await api.post("/v2/files", json={"file": "x"})
     assert not_multipart.status_code == 422
     unauthenticated = await api.post(

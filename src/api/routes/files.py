@@ -31,6 +31,7 @@ UPLOAD_BODY = {
                     "type": "object",
                     "required": ["file"],
                     "properties": {"file": {"type": "string", "format": "binary"}},
+                    "additionalProperties": False,
                 }
             }
         },
@@ -61,10 +62,13 @@ async def upload_file(
         ) from None
     try:
         upload = form.get("file")
-        if not isinstance(upload, UploadFile):
+        problems = [] if isinstance(upload, UploadFile) else [("file", "field required (a file)")]
+        # Other fields are refused, as unknown fields of JSON bodies are, not ignored.
+        problems += [(name, "unexpected field") for name in sorted(set(form)) if name != "file"]
+        if problems or not isinstance(upload, UploadFile):
             raise InvalidInput(
-                "expected a multipart/form-data body with a file field 'file'",
-                [{"path": "file", "message": "field required (a file)"}],
+                "expected a multipart/form-data body with one field: the file, named 'file'",
+                [{"path": path, "message": message} for path, message in problems],
             )
         return await service.upload_with_settings(
             session, settings, upload.read, upload.filename, upload.content_type
