@@ -310,7 +310,8 @@ async def test_a_scheduled_run_whose_inputs_no_longer_fit_fails_naming_them(
     process = await create_process(api, GREET, publish=True)
     sid = (await create_schedule(api, process["id"], interval_seconds=3600, paused=True,
                                  inputs={"who": "team"}))["id"]  # fmt: skip
-    renamed = {**GREET, "inputs": {"customer": {"type": "string", "required": True}},
+    renamed = {"inputs": {"customer": {"type": "string", "required": True}},
+               "steps": [{"id": "greet", "uses": "set", "with": {"to": "{{ inputs.customer }}"}}],
                "outputs": {"greeting": "hello {{ inputs.customer }}"}}  # fmt: skip
     saved = await api.put(f"/v2/processes/{process['id']}/draft", json={"definition": renamed})
     assert saved.status_code == 200, saved.text
