@@ -106,7 +106,7 @@ async def _scenarios(
             ),
             "by state": (
                 {"state": "Succeeded"},
-                build_query(RunFilters(state=RunState.SUCCEEDED)),
+                build_query(RunFilters(states=(RunState.SUCCEEDED,))),
             ),
         }
         results.figures.extend(await scenarios.listing(api, client, queries, size))

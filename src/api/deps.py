@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -40,16 +41,37 @@ async def get_session(
 
 
 async def single_query_values(request: Request) -> None:
-    """No endpoint takes a list in the query string, so a parameter given twice is ambiguous
-    (which one counts?) and refused instead of silently using the last."""
-    seen: set[str] = set()
-    for key, _ in request.query_params.multi_items():
-        if key in seen:
+    """A parameter given twice is ambiguous (which one counts?) and refused instead of
+    silently using the last, unless the endpoint takes a list for it (``state`` of
+    ``GET /v2/runs``); even then a value given twice is refused (a mistake, or a query built
+    wrongly)."""
+    seen: dict[str, set[str]] = {}
+    for key, value in request.query_params.multi_items():
+        values = seen.setdefault(key, set())
+        if values and key not in _list_params(request.scope.get("route")):
             raise InvalidInput(
                 f"query parameter {key!r} is given more than once",
                 [error_detail((key,), "given more than once")],
             )
-        seen.add(key)
+        if value in values:
+            raise InvalidInput(
+                f"query parameter {key!r} gives {value!r} more than once",
+                [error_detail((key,), "given more than once")],
+            )
+        values.add(value)
+
+
+def _list_params(route: Any) -> set[str]:
+    """The query parameters ``route`` takes as a list (looked up only for a repeated one)."""
+    dependant = getattr(route, "dependant", None)
+    fields = dependant.query_params if dependant else []
+    return {field.alias for field in fields if _is_list(field.field_info.annotation)}
+
+
+def _is_list(annotation: Any) -> bool:
+    if get_origin(annotation) in (Union, UnionType):
+        return any(_is_list(member) for member in get_args(annotation))
+    return get_origin(annotation) in (list, tuple, set, frozenset)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -93,6 +93,8 @@ def validation_details(errors: Sequence[Any], body: Any) -> list[dict[str, str]]
         message = str(err["msg"]).removeprefix("Value error, ")
         if not loc or loc[0] != "body":
             path = format_path(loc)
+            if loc and loc[0] == "query" and isinstance(err.get("input"), str):
+                message += f" (got {err['input']!r})"  # which of a repeated parameter's values
         else:
             parts, members = _body_path(loc[1:], body, err["type"] == "missing")
             path = format_path(parts) or "body"

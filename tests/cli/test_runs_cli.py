@@ -14,6 +14,7 @@ from typer.testing import CliRunner, Result
 
 from openruns.cli.main import app
 from openruns.settings import Settings
+from tests.helpers import assert_eventually
 from tests.helpers.actions import act
 from tests.helpers.api import create_process, start_run, wait_for_state
 
@@ -90,6 +91,17 @@ async def test_runs_commands(cli: Cli, api: httpx.AsyncClient, worker: object) -
     assert (await wait_for_state(api, running["id"]))["state"] == "Cancelled"
     twice = await cli("runs", "cancel", running["id"])
     assert twice.exit_code == 1 and "already finished" in twice.output
+
+    async def ids_listed(*args: str) -> list[str]:
+        result = await cli("runs", "list", "--json", *args)
+        assert result.exit_code == 0, result.output
+        return [run["id"] for run in json.loads(result.output)]
+
+    either = ("--state", "Failed", "--state", "Cancelled", "--state", "Failed")  # once is enough
+    await assert_eventually(  # visibility indexes the cancel a moment later
+        lambda: ids_listed("-p", sleepy["id"], *either), lambda ids: ids == [running["id"]]
+    )
+    assert await ids_listed("-p", process["id"], *either) == []
 
 
 async def test_test_run_command(cli: Cli, api: httpx.AsyncClient, worker: object) -> None:

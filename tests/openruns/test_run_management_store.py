@@ -55,7 +55,8 @@ async def test_archive_flags_are_idempotent_and_versioned(store: Database) -> No
         )
         assert [run_id for run_id, _ in window] == ["run-2", "run-1", "run-0"]
         assert (
-            await archives.closed_window(session, archives.Scope(trigger="email"), None, 10) == []
+            await archives.closed_window(session, archives.Scope(triggers=("email",)), None, 10)
+            == []
         )
 
 
@@ -67,7 +68,7 @@ async def test_closes_of_runs_archived_while_running(store: Database) -> None:
         await archives.record_closed(session, {"run-r": ("Failed", T0)})
     async with store.session() as session:
         assert await archives.archived_page(session, archives.Scope(), None, 10, closed=False) == []
-        scope = archives.Scope(state="Failed")
+        scope = archives.Scope(states=("Failed",))
         assert await archives.closed_window(session, scope, None, 10) == [("run-r", T0)]
         assert await archives.any_archived(session, archives.Scope(process_id="proc-a"))
         assert not await archives.any_archived(session, archives.Scope(process_id="proc-b"))

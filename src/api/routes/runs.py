@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
@@ -22,6 +22,15 @@ RunIdPath = Annotated[str, Path(pattern=run_query.SAFE_VALUE, description="A run
 MAX_WAIT_SECONDS = 60
 
 router = APIRouter(route_class=JsonRoute, tags=["runs"])
+
+
+def _any_of(description: str) -> Any:
+    """A run-list filter that may be repeated (``state=Failed&state=TimedOut``), each value at
+    most once (``single_query_values`` refuses a value given twice)."""
+    return Query(
+        description=f"{description}; repeat it for any of several.",
+        json_schema_extra={"uniqueItems": True},
+    )
 
 
 @router.post("/runs", status_code=status.HTTP_201_CREATED)
@@ -75,9 +84,11 @@ async def list_runs(
     settings: SettingsDep,
     _: ApiKeyDep,
     process_id: Annotated[str | None, Query(pattern=run_query.SAFE_VALUE)] = None,
-    stage: Stage | None = None,
-    state: RunState | None = None,
-    trigger: Trigger | None = None,
+    stage: Annotated[list[Stage] | None, _any_of("Only runs of this stage")] = None,
+    state: Annotated[list[RunState] | None, _any_of("Only runs in this state")] = None,
+    trigger: Annotated[
+        list[Trigger] | None, _any_of("Only runs with this trigger (test runs only when asked for)")
+    ] = None,
     q: Annotated[
         str | None, Query(max_length=500, description="Words that must all occur (see README).")
     ] = None,
@@ -88,12 +99,13 @@ async def list_runs(
 ) -> Page[Run]:
     """Runs in Temporal's visibility order: unfinished first, then the most recently ended.
 
-    Archived runs are left out unless ``archived=true`` (only them) or ``archived=all``."""
+    Archived runs are left out unless ``archived=true`` (only them) or ``archived=all``.
+    ``state``, ``trigger`` and ``stage`` may be repeated: a run matches any of the values."""
     filters = run_query.RunFilters(
         process_id=process_id,
-        stage=stage,
-        state=state,
-        trigger=trigger,
+        stages=tuple(stage or ()),
+        states=tuple(state or ()),
+        triggers=tuple(trigger or ()),
         q=q,
         schedule_id=schedule_id,
     )

@@ -122,9 +122,9 @@ def _base(process_id: str | None) -> str:
 async def _page_of_runs(b: Backends, process_id: str | None, query: RunQuery) -> Page[Run]:
     filters = run_query.RunFilters(
         process_id=process_id,
-        stage=query.stage,
-        state=query.run_state,
-        trigger=query.trigger,
+        stages=(query.stage,) if query.stage else (),
+        states=(query.run_state,) if query.run_state else (),
+        triggers=(query.trigger,) if query.trigger else (),
         q=query.q,
     )
     return await run_list.list_runs(

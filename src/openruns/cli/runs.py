@@ -36,9 +36,15 @@ def list_runs(
     process: Annotated[
         str | None, typer.Option("--process", "-p", help="Process id or name.")
     ] = None,
-    state: Annotated[RunState | None, typer.Option(help="Only runs in this state.")] = None,
-    trigger: Annotated[Trigger | None, typer.Option(help="Only runs with this trigger.")] = None,
-    stage: Annotated[Stage | None, typer.Option(help="Draft or Published.")] = None,
+    state: Annotated[
+        list[RunState] | None,
+        typer.Option(help="Only runs in this state; repeat it for any of several."),
+    ] = None,
+    trigger: Annotated[
+        list[Trigger] | None,
+        typer.Option(help="Only runs with this trigger; repeat it for any of several."),
+    ] = None,
+    stage: Annotated[list[Stage] | None, typer.Option(help="Draft or Published.")] = None,
     archived: Annotated[
         ArchivedFilter, typer.Option(help="false, true or all.")
     ] = ArchivedFilter.FALSE,
@@ -53,7 +59,11 @@ def list_runs(
     """Runs, unfinished first, then the most recently ended."""
     api = ApiClient(url, api_key)
     params = {
-        "process_id": api.process_id(process) if process else None, "state": state, "trigger": trigger, "stage": stage,
+        "process_id": api.process_id(process) if process else None,
+        # each value once (the API refuses a value given twice)
+        "state": list(dict.fromkeys(state or [])) or None,
+        "trigger": list(dict.fromkeys(trigger or [])) or None,
+        "stage": list(dict.fromkeys(stage or [])) or None,
         "archived": archived.value, "q": search,
     }  # fmt: skip
     runs: list[dict[str, Any]] = []

@@ -114,9 +114,7 @@ def _closed_token(cursor: Cursor | None) -> dict[str, Any] | None:
 
 
 async def _unarchived(windows: Windows, limit: int, state: dict[str, Any]) -> Found:
-    wanted = windows.filters.state
-    wants_open = wanted is None or not wanted.is_final
-    wants_closed = wanted is None or wanted.is_final
+    wants_open, wants_closed = windows.filters.wants_open, windows.filters.wants_closed
     mode = state.get("m")
     if mode is None:
         async with windows.database.sessions() as session:
@@ -158,7 +156,6 @@ async def _archived_only(windows: Windows, limit: int, state: dict[str, Any]) ->
     closed): pages of ids from the database, then one ``WorkflowId IN (...)`` query for each
     (which applies every other filter) — bounded by the page's close times for closed runs,
     so visibility seeks to them instead of scanning. At most ``MAX_QUERIES`` queries a page."""
-    wanted = windows.filters.state
     budget = run_windows.MAX_QUERIES
     kept: list[WorkflowExecution] = []
     if (state.get("p") or "o") == "o":
@@ -166,7 +163,7 @@ async def _archived_only(windows: Windows, limit: int, state: dict[str, Any]) ->
         kept, cursor, budget = await _not_known_closed(windows, limit, after, budget)
         if cursor is not None:
             return kept, {"p": "o", "a": cursor[0].isoformat(), "i": cursor[1]}
-        if wanted and not wanted.is_final:
+        if not windows.filters.wants_closed:
             return kept, None
         if not budget or len(kept) >= limit:
             return kept, {"p": "c"}
@@ -205,7 +202,7 @@ async def _not_known_closed(
     call, and never reached a run that closed behind them), so each page walks on from its
     cursor at a bounded cost. The closed phase could not take such a run in by itself: its
     close time, the order of that phase, is what is unknown."""
-    listing = windows.filters.state is None or not windows.filters.state.is_final
+    listing = windows.filters.wants_open
     kept: list[WorkflowExecution] = []
     size = limit if listing else run_windows.WINDOW
     while budget:

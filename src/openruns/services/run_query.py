@@ -70,12 +70,25 @@ def _json_char_size(char: str) -> int:
 
 @dataclass
 class RunFilters:
+    """What a run list is filtered by: a run matches one of the values of each filter given
+    (empty: any value; no ``triggers``: any but ``test``)."""
+
     process_id: str | None = None
-    stage: Stage | None = None
-    state: RunState | None = None
-    trigger: Trigger | None = None
+    stages: tuple[Stage, ...] = ()
+    states: tuple[RunState, ...] = ()
+    triggers: tuple[Trigger, ...] = ()
     q: str | None = None
     schedule_id: str | None = None
+
+    @property
+    def wants_open(self) -> bool:
+        """Whether unfinished runs (Pending, Running) can match."""
+        return not self.states or any(not state.is_final for state in self.states)
+
+    @property
+    def wants_closed(self) -> bool:
+        """Whether finished runs can match."""
+        return not self.states or any(state.is_final for state in self.states)
 
 
 def _literal(name: str, value: str) -> str:
@@ -84,19 +97,30 @@ def _literal(name: str, value: str) -> str:
     return f"'{value}'"
 
 
+def _one_of(attribute: str, values: list[str]) -> str:
+    if len(values) == 1:  # as a single filter always read (tokens issued before stay good)
+        return f"{attribute} = '{values[0]}'"
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{attribute} IN ({quoted})"
+
+
 def build_query(filters: RunFilters) -> str:
-    """The Temporal visibility query for ``filters`` (test runs only when asked for)."""
+    """The Temporal visibility query for ``filters`` (test runs only when asked for).
+
+    The values of a filter are written in their declared order, whatever the request's, so
+    the same filters are the same query (and take the same continuation tokens)."""
     clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'"]
     if filters.process_id:
         clauses.append(f"ProcessId = {_literal('process_id', filters.process_id)}")
-    if filters.stage:
-        clauses.append(f"ProcessStage = '{filters.stage.value}'")
-    if filters.trigger:
-        clauses.append(f"RunTrigger = '{filters.trigger.value}'")
+    if filters.stages:
+        clauses.append(_one_of("ProcessStage", [s.value for s in Stage if s in filters.stages]))
+    if filters.triggers:
+        clauses.append(_one_of("RunTrigger", [t.value for t in Trigger if t in filters.triggers]))
     else:
         clauses.append(f"RunTrigger != '{Trigger.TEST.value}'")
-    if filters.state:
-        clauses.append(f"({visibility_filter(filters.state)})")
+    if filters.states:
+        states = [f"({visibility_filter(s)})" for s in RunState if s in filters.states]
+        clauses.append(states[0] if len(states) == 1 else f"({' OR '.join(states)})")
     if filters.schedule_id:
         clauses.append(f"OpenRunsScheduleId = {_literal('schedule_id', filters.schedule_id)}")
     query = unicodedata.normalize("NFC", filters.q or "")  # as the search text is written

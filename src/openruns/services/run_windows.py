@@ -49,15 +49,15 @@ class Windows:
 
     def __post_init__(self) -> None:
         self.base = run_query.build_query(self.filters)
-        wanted = self.filters.state
         # What the store can filter on; a superset of the matches is always safe to exclude.
         self.unfinished_scope = repo.Scope(
             process_id=self.filters.process_id,
-            stage=self.filters.stage.value if self.filters.stage else None,
-            trigger=self.filters.trigger.value if self.filters.trigger else None,
+            stages=tuple(stage.value for stage in self.filters.stages),
+            triggers=tuple(trigger.value for trigger in self.filters.triggers),
         )
-        final = wanted.value if wanted and wanted.is_final else None
-        self.closed_scope = repo.Scope(**{**vars(self.unfinished_scope), "state": final})
+        # Closed runs match only the final states asked for (none asked for: any).
+        final = tuple(state.value for state in self.filters.states if state.is_final)
+        self.closed_scope = repo.Scope(**{**vars(self.unfinished_scope), "states": final})
 
     async def page(self, query: str, size: int, token: bytes | None = None) -> Page:
         return await visibility.page(self.client, query, size, token)

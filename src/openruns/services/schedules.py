@@ -122,7 +122,7 @@ async def _to_model(
     client: Client, settings: Settings, description: ScheduleDescription
 ) -> Schedule:
     config = await from_temporal(client, description)
-    filters = run_query.RunFilters(trigger=Trigger.SCHEDULE, schedule_id=description.id)
+    filters = run_query.RunFilters(triggers=(Trigger.SCHEDULE,), schedule_id=description.id)
     recent = await run_query.list_runs(client, settings, filters, RECENT_RUNS, None)
     info = description.info
     return Schedule(

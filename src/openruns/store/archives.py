@@ -37,25 +37,25 @@ class Scope:
     an id that the Temporal query would not return anyway changes nothing."""
 
     process_id: str | None = None
-    stage: str | None = None
-    trigger: str | None = None  # None: every trigger except test (as the default list)
-    state: str | None = None  # a final state; rows of closed runs only
+    stages: tuple[str, ...] = ()  # any of these (none: any stage)
+    triggers: tuple[str, ...] = ()  # none: every trigger except test (as the default list)
+    states: tuple[str, ...] = ()  # final states; rows of closed runs only
 
 
 def _scoped(query: _Query, scope: Scope) -> _Query:
     query = query.where(RunArchiveRow.archived.is_(True))
     if scope.process_id:
         query = query.where(RunArchiveRow.process_id == scope.process_id)
-    if scope.stage:
-        query = query.where(RunArchiveRow.stage == scope.stage)
-    if scope.trigger:
-        query = query.where(RunArchiveRow.trigger == scope.trigger)
+    if scope.stages:
+        query = query.where(RunArchiveRow.stage.in_(scope.stages))
+    if scope.triggers:
+        query = query.where(RunArchiveRow.trigger.in_(scope.triggers))
     else:
         query = query.where(
             or_(RunArchiveRow.trigger.is_(None), RunArchiveRow.trigger != TEST_TRIGGER)
         )
-    if scope.state:
-        query = query.where(RunArchiveRow.state == scope.state)
+    if scope.states:
+        query = query.where(RunArchiveRow.state.in_(scope.states))
     return query
 
 
