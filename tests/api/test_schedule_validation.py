@@ -31,7 +31,10 @@ pytestmark = pytest.mark.usefixtures("delete_schedules")
         ({"cron": "0 9 * *"}, {"cron"}),
         ({"cron": "61 * * * *"}, {"cron"}),
         ({"cron": "0 9 * * 1-5 2030"}, {"cron"}),
-        ({"cron": "@daily"}, {"cron"}),
+        ({"cron": "@every 5m"}, {"cron"}),  # interval_seconds' job
+        ({"cron": "@DAILY"}, {"cron"}),  # Temporal takes its macros in lowercase only
+        ({"cron": "@reboot"}, {"cron"}),
+        ({"cron": "@daily 9"}, {"cron"}),
         ({"cron": "0 9 * * fri-mon"}, {"cron"}),
         ({"cron": "0 9 31 2 *"}, {"cron"}),  # never fires
         ({"cron": "0 9 31 4,6,9,11 *"}, {"cron"}),
@@ -184,6 +187,22 @@ async def test_a_foreign_continuation_token_is_422(api: httpx.AsyncClient) -> No
         )
         assert response.status_code == 422, response.text
         assert response.json()["details"][0]["path"] == "continuation_token"
+
+
+async def test_an_every_macro_points_to_interval_seconds(api: httpx.AsyncClient) -> None:
+    process = await create_process(api, GREET, publish=True)
+    url = f"/v2/processes/{process['id']}/schedules"
+    response = await api.post(url, json={"cron": "@every 5m", "inputs": {"who": "x"}})
+    assert response.status_code == 422, response.text
+    [detail] = response.json()["details"]
+    assert detail["path"] == "cron"
+    assert detail["message"] == (
+        "'@every 5m': for a schedule that fires every so often give interval_seconds instead "
+        "of cron (e.g. 300 for every 5 minutes)"
+    )
+    upper = await api.post(url, json={"cron": "@Hourly", "inputs": {"who": "x"}})
+    [detail] = upper.json()["details"]
+    assert detail["message"] == "'@Hourly': Temporal takes its macros in lowercase: '@hourly'"
 
 
 async def test_a_cron_that_never_fires_says_so(api: httpx.AsyncClient) -> None:

@@ -174,6 +174,30 @@ async def test_next_run_times_follow_the_time_zone(api: httpx.AsyncClient) -> No
     assert all(t.utcoffset() == timedelta(0) for t in got)
 
 
+async def test_cron_macros_fire_as_temporal_reads_them_in_the_time_zone(
+    api: httpx.AsyncClient,
+) -> None:
+    process = await create_process(api, GREET, publish=True)
+    kolkata = ZoneInfo("Asia/Kolkata")  # UTC+05:30: its hours start at half past in UTC
+    now = datetime.now(UTC)
+    hourly = await create_schedule(
+        api, process["id"], cron="@hourly", timezone="Asia/Kolkata", inputs={"who": "tz"}
+    )
+    assert (hourly["cron"], hourly["timezone"]) == ("@hourly", "Asia/Kolkata")  # as written
+    got = [datetime.fromisoformat(t) for t in hourly["next_run_times"]]
+    assert len(got) == 5 and now < got[0] <= now + timedelta(hours=1, minutes=1), got
+    assert all(later - earlier == timedelta(hours=1) for earlier, later in itertools.pairwise(got))
+    assert all((t.astimezone(kolkata).minute, t.second) == (0, 0) for t in got)  # on the hour
+    assert all(t.minute == 30 and t.utcoffset() == timedelta(0) for t in got)  # in UTC: :30
+    assert (await get_schedule(api, hourly["id"]))["cron"] == "@hourly"
+
+    daily = await patch_schedule(api, hourly["id"], cron="@daily")
+    assert daily["cron"] == "@daily"
+    got = [datetime.fromisoformat(t) for t in daily["next_run_times"]]
+    assert [t.astimezone(kolkata).time() for t in got] == [time(0)] * 5  # midnight there
+    assert all(later - earlier == timedelta(days=1) for earlier, later in itertools.pairwise(got))
+
+
 async def test_overlap_skip_never_runs_two_at_once(
     api: httpx.AsyncClient, worker: object, client: Client
 ) -> None:

@@ -78,7 +78,9 @@ def list_schedules(
 @app.command()
 def create(
     process: Annotated[str, typer.Argument(help="The process's id or name.")],
-    cron: Annotated[str | None, typer.Option(help="5-field cron, e.g. '0 9 * * 1-5'.")] = None,
+    cron: Annotated[
+        str | None, typer.Option(help="5-field cron, e.g. '0 9 * * 1-5', or @hourly, @daily, …")
+    ] = None,
     every: Annotated[int | None, typer.Option(help="Interval in seconds.")] = None,
     timezone: Annotated[str, typer.Option(help="IANA time zone of --cron.")] = "UTC",
     input: Annotated[list[str] | None, typer.Option(help="NAME=VALUE (repeatable).")] = None,

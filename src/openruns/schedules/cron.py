@@ -74,8 +74,41 @@ _MONTH_DAYS = {
 }
 
 
+# The macros Temporal's cron strings take, as it takes them (lowercase only: it refuses
+# ``@DAILY``), and the fields each stands for: a schedule keeps the macro as written, and
+# Temporal reads it in the schedule's time zone like any cron.
+MACROS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+
+
+def _check_macro(text: str) -> str:
+    if text in MACROS:
+        return text
+    if text.lower().startswith("@every"):  # Temporal would make it an interval
+        raise ValueError(
+            f"{text!r}: for a schedule that fires every so often give interval_seconds "
+            "instead of cron (e.g. 300 for every 5 minutes)"
+        )
+    if text.lower() in MACROS:
+        raise ValueError(f"{text!r}: Temporal takes its macros in lowercase: {text.lower()!r}")
+    raise ValueError(
+        f"{text!r} is not a macro: use {', '.join(MACROS)}, or 5 fields "
+        "(minute hour day-of-month month day-of-week)"
+    )
+
+
 def check_cron(value: str) -> str:
-    """The expression with its whitespace normalised; ValueError saying what is wrong."""
+    """The expression with its whitespace normalised (a macro as written); ValueError saying
+    what is wrong."""
+    if value.strip().startswith("@"):
+        return _check_macro(value.strip())
     fields = value.lower().split()
     if len(fields) != 5:
         raise ValueError(

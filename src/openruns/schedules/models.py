@@ -28,7 +28,10 @@ class _ScheduleFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     cron: str | None = Field(
-        None, max_length=200, description="A 5-field cron expression, e.g. `0 9 * * 1-5`."
+        None,
+        max_length=200,
+        description="A 5-field cron expression, e.g. `0 9 * * 1-5`, or one of the macros "
+        "`@yearly`, `@annually`, `@monthly`, `@weekly`, `@daily`, `@midnight`, `@hourly`.",
     )
     interval_seconds: Int | None = Field(
         None,
