@@ -43,7 +43,9 @@ async def test_a_pathological_header_does_not_stall_the_gateway(
     delivery = await send(gateway.port, "a@sender.test", address, raw)
     done.set()
     assert delivery.code == 250, delivery
-    assert await stall < 1.0  # ordinary load: milliseconds; before: the whole parse, 20 s
+    # Milliseconds when the machine is idle; this loop also runs the API and the worker, so
+    # on two busy shared cores a second or more (CI measured 1.6 s). Before: the parse, 20 s.
+    assert await stall < 5.0
     run = await wait_for_state(api, delivery.text.split()[-1])
     assert run["state"] == "Succeeded", run
     assert run["inputs"]["email"]["to"] == []  # no addresses among the quoted strings
