@@ -118,7 +118,10 @@ def test_values_that_blow_up_when_walked_fail_at_once(text: str) -> None:
     started = time.perf_counter()
     with pytest.raises(templates.TemplateFailure, match=re.escape(BLOW_UPS[text])):
         templates.render(text, CONTEXT)
-    assert time.perf_counter() - started < 1.5
+    # The error shows the budget stopped the work; the time catches a check made only after
+    # the blow-up (a billion items written out takes minutes). Up to about 1 s here, so the
+    # bound is loose for CI's two busy cores.
+    assert time.perf_counter() - started < 6
 
 
 def test_a_walk_counts_every_repeat_of_a_shared_part() -> None:
