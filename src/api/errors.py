@@ -33,7 +33,10 @@ def error_response(status: int, message: str, details: list[Any] | None = None) 
 
 async def _domain(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OpenRunsError)
-    return error_response(exc.status_code, exc.message, exc.details)
+    response = error_response(exc.status_code, exc.message, exc.details)
+    if exc.status_code == 503:
+        response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+    return response
 
 
 # What a field that takes one of several shapes expects, said for people: pydantic reports

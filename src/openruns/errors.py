@@ -48,6 +48,12 @@ class Unavailable(OpenRunsError):
     status_code = 503
 
 
+class WorkerFailed(OpenRunsError):
+    """A worker answered, but with a failure (e.g. it could not replay a run)."""
+
+    status_code = 502
+
+
 def error_detail(path: list[str | int] | tuple[str | int, ...], message: str) -> dict[str, Any]:
     """One entry of an error's ``details``: where and what; ``("inputs", 1, "name")`` is
     ``inputs[1].name``, as every path in an error is written (``definition.steps[0].uses``)."""

@@ -48,6 +48,23 @@ class RunResult(BaseModel):
     steps: list[StepRecord]
 
 
+# The query ``ProcessRunWorkflow`` answers with its steps' outputs (``StepOutputs.steps``).
+STEP_OUTPUTS_QUERY = "step_outputs"
+
+
+class StepOutputs(BaseModel):
+    """What each step of a run has output so far, read from the run itself."""
+
+    run_id: str
+    steps: dict[str, Any] = Field(
+        description=(
+            "Each step that has finished, by id: its output, which is what `steps.<id>` is to "
+            "the templates after it (null for a skipped step). A step that failed, is running "
+            "or was not reached is absent."
+        )
+    )
+
+
 class EmailInfo(BaseModel):
     """Where an email-triggered run came from."""
 

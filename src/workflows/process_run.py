@@ -6,10 +6,12 @@ surface; what a run does is ``run_engine.RunEngine``, imported once through the 
 ``run`` and the signal for every run, and string annotations would be evaluated each time.)
 """
 
+from typing import Any
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from openruns.models import ProcessRunInput, RunResult
+    from openruns.models import STEP_OUTPUTS_QUERY, ProcessRunInput, RunResult
     from openruns.run_actions import ARCHIVE_SIGNAL, ArchiveSignal
     from workflows.run_engine import WORKFLOW_NAME, RunEngine
 
@@ -23,6 +25,12 @@ class ProcessRunWorkflow:
     def set_archived(self, change: ArchiveSignal) -> None:
         """Tag the run as (un)archived so lists can leave it out; nothing else changes."""
         self._engine.set_archived(change)
+
+    @workflow.query(name=STEP_OUTPUTS_QUERY)
+    def step_outputs(self) -> dict[str, Any]:
+        """Each finished step's output by step id (null for a skipped step). A closed run
+        answers it by being replayed on a worker."""
+        return self._engine.step_outputs()
 
     @workflow.run
     async def run(self, input: ProcessRunInput) -> RunResult:

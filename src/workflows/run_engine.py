@@ -118,6 +118,7 @@ class RunEngine:
         self._running = False
         self._input: ProcessRunInput | None = None
         self._archive_version = 0
+        self._step_outputs: dict[str, Any] = {}  # the templates' ``steps``
 
     def set_archived(self, change: ArchiveSignal) -> None:
         """Tag the run as (un)archived so lists can leave it out; nothing else changes."""
@@ -127,6 +128,10 @@ class RunEngine:
             workflow.upsert_search_attributes(
                 [flag.value_set(True) if change.archived else flag.value_unset()]
             )
+
+    def step_outputs(self) -> dict[str, Any]:
+        """Each finished step's output by step id: what the templates see as ``steps``."""
+        return dict(self._step_outputs)
 
     async def run(self, input: ProcessRunInput) -> RunResult:
         self._input = input
@@ -151,7 +156,7 @@ class RunEngine:
         self._timeline = [StepRecord(id=s.id, uses=s.uses) for s in definition.steps]
         context: dict[str, Any] = {
             "inputs": inputs,
-            "steps": {},
+            "steps": self._step_outputs,
             "run": {
                 "id": workflow.info().workflow_id,
                 "name": input.name,

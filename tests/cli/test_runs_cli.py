@@ -152,3 +152,29 @@ async def test_show_says_which_steps_did_not_run(
         ["step", "check", "fail", "Failed", "(no)"],
         ["step", "total", "set", "Skipped"],
     ]
+
+
+async def test_step_outputs_prints_what_each_step_output(
+    cli: Cli, api: httpx.AsyncClient, worker: object
+) -> None:
+    definition = {
+        "steps": [
+            {"id": "greet", "uses": "set", "with": {"text": "hi", "n": 2}},
+            {"id": "check", "uses": "fail", "with": {"message": "no"}},
+        ]
+    }
+    process = await create_process(api, definition)
+    done = await wait_for_state(api, (await start_run(api, process["id"]))["id"])
+
+    every = await cli("runs", "step-outputs", done["id"])
+    assert every.exit_code == 0, every.output
+    assert json.loads(every.output) == {"greet": {"text": "hi", "n": 2}}
+    one = await cli("runs", "step-outputs", done["id"], "greet")
+    assert (one.exit_code, json.loads(one.output)) == (0, {"text": "hi", "n": 2})
+
+    failed = await cli("runs", "step-outputs", done["id"], "check")
+    assert failed.exit_code == 1
+    assert "step 'check' has no output" in failed.output
+    assert "steps with outputs: greet" in failed.output
+    missing = await cli("runs", "step-outputs", "no-such-run")
+    assert missing.exit_code == 1 and "run 'no-such-run' not found" in missing.output

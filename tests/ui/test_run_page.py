@@ -4,6 +4,8 @@ the actions that apply to the run's state."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
 
 import httpx
@@ -17,6 +19,7 @@ from openruns.store import Database
 from tests.helpers.actions import act
 from tests.helpers.api import create_process, start_run, wait_for_state
 from tests.helpers.ui import log_in
+from worker import worker_for
 
 
 async def test_the_email_and_the_files_of_a_run(
@@ -136,3 +139,43 @@ async def test_a_run_page_offers_only_the_actions_that_apply_to_its_state(
     assert "Cancel: 1 of 1 run done" in cancelled.text
     await wait_for_state(api, going["id"], "Cancelled")
     assert await offered(going["id"]) == ["rerun", "archive"]
+
+
+async def test_a_run_page_links_each_steps_output(
+    ui_http: httpx.AsyncClient,
+    api: httpx.AsyncClient,
+    api_key: str,
+    client: Client,
+    settings: Settings,
+    database: Database,
+) -> None:
+    definition = {
+        "steps": [
+            {"id": "total", "uses": "set", "with": {"who": "<b>ann</b>", "n": 3}},
+            {"id": "never", "if": "{{ false }}", "uses": "set", "with": {}},
+            {"id": "boom", "uses": "fail", "with": {"message": "no"}},
+            {"id": "after", "uses": "set", "with": {}},
+        ]
+    }
+    process = await create_process(api, definition)
+    run = await start_run(api, process["id"])
+    await log_in(ui_http, api_key)
+    pending = await ui_http.get(f"/ui/runs/{run['id']}")
+    assert "step-outputs" not in pending.text  # nothing has run: no worker yet
+
+    async with worker_for(client, settings, database):
+        await wait_for_state(api, run["id"])
+        page = await ui_http.get(f"/ui/runs/{run['id']}")
+        assert f'href="/ui/runs/{run["id"]}/step-outputs"' in page.text
+        outputs = await ui_http.get(f"/ui/runs/{run['id']}/step-outputs")
+    assert outputs.status_code == 200, outputs.text
+    shown = re.findall(r'aria-label="Output of (\w+)">(.*?)</pre>', outputs.text, re.S)
+    assert [step for step, _ in shown] == ["total"]
+    assert "<b>" not in shown[0][1]  # escaped
+    assert json.loads(html.unescape(shown[0][1])) == {"who": "<b>ann</b>", "n": 3}
+    for text in ("the step was skipped", "the step failed", "the step did not run"):
+        assert text in outputs.text, text
+
+    stopped = await ui_http.get(f"/ui/runs/{run['id']}/step-outputs")  # no worker to ask
+    assert stopped.status_code == 503
+    assert "no worker answered" in stopped.text and "Output of" not in stopped.text

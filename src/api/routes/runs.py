@@ -9,10 +9,10 @@ from fastapi import APIRouter, Header, Path, Query, Response, status
 from api.deps import ApiKeyDep, DatabaseDep, SettingsDep, TemporalDep
 from api.json_body import JsonRoute
 from api.middleware import annotate
-from openruns.models import Page, Run, RunCreate
+from openruns.models import Page, Run, RunCreate, StepOutputs
 from openruns.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from openruns.run_actions import ArchivedFilter
-from openruns.services import run_list, run_query, run_read, run_start
+from openruns.services import run_list, run_query, run_read, run_start, step_outputs
 from openruns.states import RunState, Stage, Trigger
 
 RunIdPath = Annotated[str, Path(pattern=run_query.SAFE_VALUE, description="A run id.")]
@@ -130,6 +130,18 @@ async def get_run(
     run = await run_read.get_run(temporal, settings, run_id, wait=wait)
     [run] = await run_list.flagged(database, [run])
     return run
+
+
+@router.get(
+    "/runs/{run_id}/step-outputs",
+    responses={503: {"description": "No worker answered: a worker reads the outputs from the run"}},
+)
+async def get_step_outputs(
+    run_id: RunIdPath, temporal: TemporalDep, settings: SettingsDep, _: ApiKeyDep
+) -> StepOutputs:
+    """What each finished step output, read from the run by a worker (so a worker must be
+    running): a skipped step's output is null; a failed, running or unreached step is absent."""
+    return await step_outputs.step_outputs(temporal, settings, run_id)
 
 
 @router.post("/runs/{run_id}/cancel", status_code=status.HTTP_202_ACCEPTED)

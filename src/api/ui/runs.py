@@ -17,11 +17,19 @@ from api.deps import DatabaseDep, SessionDep, SettingsDep, TemporalDep
 from api.routes.files import file_download
 from api.ui.auth import CsrfSessionDep, UiSession, UiSessionDep, safe_next
 from api.ui.render import FINAL_STATES, page
-from openruns.errors import InvalidInput, NotFound, error_detail
+from openruns.errors import InvalidInput, NotFound, Unavailable, WorkerFailed, error_detail
 from openruns.models import Page, Process, Run
 from openruns.pagination import MAX_LIMIT
 from openruns.run_actions import MAX_ACTION_RUNS, ArchivedFilter, RunAction, RunActionsRequest
-from openruns.services import files, processes, run_actions, run_list, run_query, run_read
+from openruns.services import (
+    files,
+    processes,
+    run_actions,
+    run_list,
+    run_query,
+    run_read,
+    step_outputs,
+)
 from openruns.settings import Settings
 from openruns.states import RunState, Stage, Trigger
 from openruns.store import Database
@@ -286,6 +294,30 @@ async def run_page(
 async def run_live(run_id: str, request: Request, ui: UiSessionDep, b: BackendsDep) -> Response:
     """State, timings, outputs, error and steps: polled by the run page until the run ends."""
     return page(request, "_run_live.html", ui, run=await _run_details(b, run_id))
+
+
+@router.get("/runs/{run_id}/step-outputs")
+async def step_outputs_page(
+    run_id: str, request: Request, ui: UiSessionDep, b: BackendsDep
+) -> Response:
+    """Each step of a run with what it output (read from the run by a worker)."""
+    run = await _run_details(b, run_id)
+    outputs: dict[str, Any] | None = None
+    problem, status = None, 200
+    try:
+        outputs = (await step_outputs.step_outputs(b.temporal, b.settings, run_id)).steps
+    except (Unavailable, WorkerFailed) as exc:
+        problem, status = exc.message, exc.status_code
+    return page(
+        request,
+        "step_outputs.html",
+        ui,
+        status,
+        nav="processes",
+        run=run,
+        outputs=outputs,
+        problem=problem,
+    )
 
 
 @router.get("/files/{file_id}")

@@ -119,6 +119,32 @@ def show(
         typer.echo(f"  step {step['id']:<20} {step['uses']:<10} {step['state']}{error}")
 
 
+@runs_app.command("step-outputs")
+def step_outputs(
+    run_id: str,
+    step_id: Annotated[
+        str | None, typer.Argument(help="Print only this step's output.", show_default=False)
+    ] = None,
+    url: UrlOption = None,
+    api_key: KeyOption = None,
+) -> None:
+    """What each finished step of a run output, as JSON: what ``steps.<id>`` held for the
+    templates after it (null for a skipped step). A worker reads them from the run."""
+    steps = ApiClient(url, api_key).call("GET", f"/runs/{run_id}/step-outputs")["steps"]
+    if step_id is None:
+        _dump(steps)
+    elif step_id in steps:
+        _dump(steps[step_id])
+    else:
+        finished = ", ".join(steps) or "none"
+        typer.echo(
+            f"error: step {step_id!r} has no output: it failed, has not finished, or is not a "
+            f"step of this run (steps with outputs: {finished})",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
 def _act(action: str, run_ids: list[str], url: str | None, key: str | None, as_json: bool) -> None:
     results = ApiClient(url, key).call(
         "POST", "/runs/actions", json={"action": action, "run_ids": run_ids}

@@ -1,0 +1,49 @@
+"""A run's step outputs, read from the run itself with a Temporal query.
+
+Nothing stores them on the way: the run holds them (the templates' ``steps``), so reading them
+costs the run nothing. A running run answers from the worker that has it in memory; a finished
+one is replayed from its history on a worker, which therefore must be running. A Pending run
+has no outputs yet and is answered without asking any worker.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from openruns.errors import Unavailable, WorkerFailed
+from openruns.models import STEP_OUTPUTS_QUERY, StepOutputs
+from openruns.services.run_records import describe, from_execution, run_rpc
+from openruns.settings import Settings
+from openruns.states import RunState
+
+# How long a worker has to answer; a finished run is replayed first (milliseconds for most).
+QUERY_TIMEOUT = timedelta(seconds=5)
+
+
+async def step_outputs(client: Client, settings: Settings, run_id: str) -> StepOutputs:
+    """Each finished step's output; 503 when no worker answers, 502 when one fails to."""
+    description = await run_rpc(run_id, describe(client, run_id))
+    run = from_execution(description, dict(await description.memo()), settings)
+    if run.state == RunState.PENDING:  # no worker has taken it: no step has run
+        return StepOutputs(run_id=run_id, steps={})
+    query = client.get_workflow_handle(run_id).query(
+        STEP_OUTPUTS_QUERY, result_type=dict[str, Any], rpc_timeout=QUERY_TIMEOUT
+    )
+    try:
+        steps = await run_rpc(run_id, query)
+    except WorkflowQueryFailedError as exc:  # e.g. the worker's code cannot replay the run
+        raise WorkerFailed(
+            f"the worker could not read run {run_id!r}'s step outputs: {exc}"
+        ) from None
+    except RPCError as exc:  # the SDK reports its own timeout as CANCELLED
+        if exc.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+            raise
+        raise Unavailable(
+            f"no worker answered within {QUERY_TIMEOUT.seconds} s: a run's step outputs are "
+            "read from the run by a worker on its task queue (is `openruns worker` running?)"
+        ) from None
+    return StepOutputs(run_id=run_id, steps=steps)
