@@ -82,6 +82,11 @@ async def test_run_from_the_form_watch_it_finish_live_and_rerun_it(
         assert temporal and temporal.endswith(f"/namespaces/default/workflows/{run_id}")
         await shot(page, screenshots, "run")
         await assert_labelled(page)
+        await page.get_by_role("link", name="Each step's output").click()
+        await expect(page.get_by_label("Output of greet")).to_contain_text('"hello Ada!"')
+        await expect(page.get_by_label("Output of think")).to_have_text("{}")
+        await shot(page, screenshots, "step-outputs", full_page=False)
+        await page.go_back()
 
         await page.get_by_role("button", name="Re-run").click()
         results = page.locator("#action-results")
@@ -106,6 +111,38 @@ async def test_run_from_the_form_watch_it_finish_live_and_rerun_it(
         await shot(page, screenshots, "process")
     finally:
         await api.delete(f"/v2/schedules/{schedule.json()['id']}")
+
+
+async def test_write_a_process_and_edit_its_draft_in_the_browser(
+    page: Page, api: httpx.AsyncClient, api_key: str, screenshots: Path
+) -> None:
+    await log_in(page, api_key)
+    await page.get_by_role("link", name="New process").click()
+    await page.get_by_label("Name").fill("browser-made")
+    definition = page.get_by_label("Definition")
+    starter = await definition.input_value()
+    await definition.fill(starter.replace("uses: set", "uses: sett"))
+    await page.get_by_role("button", name="Create process").click()
+    await expect(page.get_by_role("alert")).to_contain_text("unknown step type 'sett'")
+    await expect(page.get_by_label("Name")).to_have_value("browser-made")  # kept
+    await assert_labelled(page)
+    await shot(page, screenshots, "process-new-refused")
+    await definition.fill(starter)
+    await page.get_by_role("button", name="Create process").click()
+    await expect(page.get_by_role("status")).to_contain_text("Process created")
+
+    await page.get_by_role("link", name="Edit draft").click()
+    edited = (await definition.input_value()).replace("Hello", "Good day")
+    await definition.fill(edited)
+    await page.get_by_role("button", name="Save draft").click()
+    await expect(page.get_by_role("status")).to_contain_text("Saved draft revision 2")
+    await expect(page.locator(".definition, pre.code").first).to_contain_text("Good day")
+    [process] = [
+        p
+        for p in (await api.get("/v2/processes", params={"limit": 100})).json()["items"]
+        if p["name"] == "browser-made"
+    ]
+    assert process["draft_revision"] == 2
 
 
 async def test_no_session_redirects_and_a_post_without_csrf_is_refused(

@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.ui import auth, processes, run_form, runs, test_suite
+from api.ui import auth, editor, processes, run_form, runs, test_suite
 from api.ui.render import STATIC, page
 
 PREFIX = "/ui"
@@ -62,7 +62,8 @@ def _as_html(handler: Handler) -> Handler:
 
 def mount_ui(app: FastAPI) -> None:
     """Add the UI's routes and static files, and show errors under /ui as pages."""
-    for router in (auth.router, processes.router, run_form.router, runs.router, test_suite.router):
+    routers = (auth, editor, processes, run_form, runs, test_suite)  # /processes/new first
+    for router in (module.router for module in routers):
         app.include_router(router)
 
     @app.get("/", include_in_schema=False)

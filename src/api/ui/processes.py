@@ -74,6 +74,8 @@ async def process_page(
     settings: SettingsDep,
     published: int | None = None,
     schedule: str | None = None,
+    saved: int | None = None,
+    created: bool = False,
 ) -> Response:
     process = await processes.get(session, process_id)
     both = process.published_revision == process.draft_revision
@@ -112,6 +114,8 @@ async def process_page(
         schedules=scheduled.items,
         recent=recent.items,
         published=published,
+        saved=saved,
+        created=created,
         schedule_done=SCHEDULE_DONE.get(schedule or ""),
     )
 
