@@ -23,6 +23,7 @@ from activities.http import HttpActivities
 from activities.http_guard import Destinations, guarded_client
 from activities.plugins import plugin_activities
 from activities.runs import RunActivities
+from activities.secrets import SecretsInterceptor
 from openruns.plugins import load_plugins
 from openruns.settings import Settings
 from openruns.setup import ensure_ready
@@ -94,6 +95,7 @@ async def worker_for(
                 *plugin_activities(),
             ],
             workflow_runner=SANDBOX,
+            interceptors=[SecretsInterceptor()],  # secrets' values reach activities only
             # A bug in a run fails that run instead of retrying its workflow task forever.
             workflow_failure_exception_types=[Exception],
             graceful_shutdown_timeout=timedelta(seconds=10),

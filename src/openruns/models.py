@@ -103,6 +103,9 @@ class StepActivityInput(BaseModel):
     run_id: str
     step_id: str
     args: dict[str, Any]
+    # Set when the run's templates use secrets: the nonce of the placeholders the worker
+    # replaces in ``args`` (``openruns.secrets``).
+    secret_nonce: str | None = None
 
 
 class ResolveRunInput(BaseModel):

@@ -34,6 +34,7 @@ from temporalio.exceptions import (
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 from openruns import search_attributes as attrs
+from openruns import secrets
 from openruns.definition import templates
 from openruns.definition.model import Definition, RetrySpec, Step
 from openruns.definition.steps import (
@@ -119,6 +120,7 @@ class RunEngine:
         self._input: ProcessRunInput | None = None
         self._archive_version = 0
         self._step_outputs: dict[str, Any] = {}  # the templates' ``steps``
+        self._secret_nonce: str | None = None
 
     def set_archived(self, change: ArchiveSignal) -> None:
         """Tag the run as (un)archived so lists can leave it out; nothing else changes."""
@@ -154,6 +156,13 @@ class RunEngine:
             ) from None
 
         self._timeline = [StepRecord(id=s.id, uses=s.uses) for s in definition.steps]
+        # Placeholders only: the worker puts the values in an activity step's arguments.
+        secret_names = secrets.references(definition_data)
+        if secret_names:
+            self._secret_nonce = nonce = secrets.nonce(workflow.info().run_id)
+            placeholders = {name: secrets.placeholder(name, nonce) for name in secret_names}
+        else:
+            placeholders = {}
         context: dict[str, Any] = {
             "inputs": inputs,
             "steps": self._step_outputs,
@@ -167,6 +176,7 @@ class RunEngine:
                 "file_ids": input.file_ids,
                 **_run_times(),
             },
+            "secrets": placeholders,
         }
         try:
             for index, step in enumerate(definition.steps):
@@ -331,7 +341,12 @@ class RunEngine:
         try:
             return await workflow.execute_activity(
                 name,
-                StepActivityInput(run_id=workflow.info().workflow_id, step_id=step.id, args=args),
+                StepActivityInput(
+                    run_id=workflow.info().workflow_id,
+                    step_id=step.id,
+                    args=args,
+                    secret_nonce=self._secret_nonce,
+                ),
                 start_to_close_timeout=timedelta(seconds=timeout),
                 retry_policy=_retry_policy(retry),
                 summary=f"{step.id}: {step.uses}",

@@ -251,3 +251,23 @@ def test_docker_compose_refuses_a_missing_secret(
     result = _config(docker_compose, tmp_path, values)
     assert result.returncode != 0
     assert f"required variable {missing} is missing a value: set {missing} in .env" in result.stderr
+
+
+def test_the_workers_alone_get_the_process_secrets(
+    docker_compose: list[str], tmp_path: Path
+) -> None:
+    secrets_file = ROOT / "worker-secrets.env"
+    if secrets_file.exists():
+        pytest.skip("this checkout has a worker-secrets.env of its own")
+    without = _config(docker_compose, tmp_path, VALUES)  # optional: compose runs without it
+    assert without.returncode == 0, without.stderr
+    secrets_file.write_text("OPENRUNS_SECRET_CRM_TOKEN=tok-123\n")
+    try:
+        result = _config(docker_compose, tmp_path, VALUES)
+    finally:
+        secrets_file.unlink()
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    assert services["worker"]["environment"]["OPENRUNS_SECRET_CRM_TOKEN"] == "tok-123"
+    for other in ("api", "email-gateway", "setup"):
+        assert "OPENRUNS_SECRET_CRM_TOKEN" not in services[other]["environment"], other

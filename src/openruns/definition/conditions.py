@@ -18,7 +18,7 @@ from openruns.definition.sandbox import ENV
 _WORDS = {"true": "true", "yes": "true", "on": "true", "false": "false", "no": "false"}
 _WORDS |= {"off": "false", "": "false"}
 _DELIMITERS = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.DOTALL)
-_CONTEXT = frozenset({"inputs", "steps", "run", *ENV.globals})
+_CONTEXT = frozenset({"inputs", "steps", "run", "secrets", *ENV.globals})
 _ONE = 'a condition is true, false or one "{{ expression }}"'
 _GENERIC = (
     'write one "{{ expression }}" of inputs, steps and run, e.g. "{{ inputs.amount > 1000 }}"'
