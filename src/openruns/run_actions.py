@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from openruns.models import Run
+from openruns.states import Stage
 from openruns.suite import TestCase
 
 MAX_ACTION_RUNS = 500
@@ -33,6 +34,11 @@ class RunActionsRequest(BaseModel):
 
     action: RunAction
     run_ids: list[str] = Field(min_length=1, max_length=MAX_ACTION_RUNS)
+    stage: Stage | None = Field(
+        None,
+        description="rerun only: run the process's current Draft or Published revision with "
+        "the original's inputs and files, instead of the revision the original ran (default).",
+    )
     compare: list[str] | None = Field(
         None,
         min_length=1,  # an empty list would check nothing: a case that always passes

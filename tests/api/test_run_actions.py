@@ -302,3 +302,64 @@ async def test_rerun_of_an_email_run_keeps_its_email_and_is_found_by_sender(
         lambda ids: set(ids) == {original["id"], done["id"]},
         message="both runs found by the sender",
     )
+
+
+async def test_rerun_on_the_current_revision_after_a_fix(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    process = await create_process(api, CHECK, publish=True)
+    failed = await wait_for_state(
+        api, (await start_run(api, process["id"], "Published", inputs={"amount": 150}))["id"]
+    )
+    assert failed["state"] == "Failed" and failed["revision"] == 1
+
+    fixed = {**CHECK, "steps": [], "outputs": {"amount": "{{ inputs.amount }}", "version": 2}}
+    saved = await api.put(f"/v2/processes/{process['id']}/draft", json={"definition": fixed})
+    assert saved.status_code == 200, saved.text
+    [draft_result] = await act(api, "rerun", [failed["id"]], stage="Draft")
+    assert draft_result["ok"], draft_result
+    assert (draft_result["run"]["stage"], draft_result["run"]["revision"]) == ("Draft", 2)
+    assert (await api.post(f"/v2/processes/{process['id']}/publish")).status_code == 200
+
+    [same, current] = [
+        (await act(api, "rerun", [failed["id"]], **option))[0]
+        for option in ({}, {"stage": "Published"})
+    ]
+    again = await wait_for_state(api, same["run"]["id"])
+    assert (again["state"], again["revision"]) == ("Failed", 1)  # the same revision, by default
+    done = await wait_for_state(api, current["run"]["id"])
+    assert (done["state"], done["stage"], done["revision"]) == ("Succeeded", "Published", 2)
+    assert done["outputs"] == {"amount": 150, "version": 2}
+    assert (done["rerun_of"], done["trigger"], done["inputs"]) == (
+        failed["id"], "manual", {"amount": 150}
+    )  # fmt: skip
+    drafted = await wait_for_state(api, draft_result["run"]["id"])
+    assert (drafted["state"], drafted["outputs"]["version"]) == ("Succeeded", 2)
+
+
+async def test_rerun_on_a_revision_the_inputs_do_not_fit_says_why(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    process = await create_process(api, CHECK)
+    run = await wait_for_state(
+        api, (await start_run(api, process["id"], "Draft", inputs={"amount": 5}))["id"]
+    )
+    stricter = {**CHECK, "inputs": {**CHECK["inputs"], "currency": {"type": "string",
+                                                                     "required": True}}}  # fmt: skip
+    saved = await api.put(f"/v2/processes/{process['id']}/draft", json={"definition": stricter})
+    assert saved.status_code == 200, saved.text
+
+    [result] = await act(api, "rerun", [run["id"]], stage="Draft")
+    assert (result["ok"], result["status"]) == (False, 422)
+    assert result["error"] == (
+        "the original's inputs do not fit revision 2: inputs.currency: required input is missing"
+    )
+    [unpublished] = await act(api, "rerun", [run["id"]], stage="Published")
+    assert not unpublished["ok"] and unpublished["status"] in (404, 409), unpublished
+    assert "published" in unpublished["error"].lower()
+
+    refused = await api.post(
+        "/v2/runs/actions", json={"action": "archive", "run_ids": [run["id"]], "stage": "Draft"}
+    )
+    assert refused.status_code == 422
+    assert refused.json()["details"] == [{"path": "stage", "message": "not used by archive"}]

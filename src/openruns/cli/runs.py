@@ -145,9 +145,16 @@ def step_outputs(
         raise typer.Exit(1)
 
 
-def _act(action: str, run_ids: list[str], url: str | None, key: str | None, as_json: bool) -> None:
+def _act(
+    action: str,
+    run_ids: list[str],
+    url: str | None,
+    key: str | None,
+    as_json: bool,
+    **options: str,
+) -> None:
     results = ApiClient(url, key).call(
-        "POST", "/runs/actions", json={"action": action, "run_ids": run_ids}
+        "POST", "/runs/actions", json={"action": action, "run_ids": run_ids, **options}
     )["results"]
     if as_json:
         _dump(results)
@@ -155,7 +162,9 @@ def _act(action: str, run_ids: list[str], url: str | None, key: str | None, as_j
         if not result["ok"]:
             typer.echo(f"✗ {result['run_id']}  {result['error']}")
         elif action == "rerun":
-            typer.echo(f"✓ {result['run_id']}  re-run as {result['run']['id']}")
+            run = result["run"]
+            on = f" on {run['stage']} r{run['revision']}" if options else ""
+            typer.echo(f"✓ {result['run_id']}  re-run as {run['id']}{on}")
         elif action == "cancel":  # the run stops on its own time; it was in this state
             typer.echo(f"✓ {result['run_id']}  cancel requested (was {result['run']['state']})")
         else:
@@ -174,10 +183,21 @@ def cancel(
 
 @runs_app.command("rerun")
 def rerun(
-    run_ids: RunIds, url: UrlOption = None, api_key: KeyOption = None, as_json: JsonOption = False
+    run_ids: RunIds,
+    stage: Annotated[
+        Stage | None,
+        typer.Option(
+            help="Run the process's current Draft or Published revision instead of the one "
+            "each run ran (same inputs and files), e.g. after fixing what failed."
+        ),
+    ] = None,
+    url: UrlOption = None,
+    api_key: KeyOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Start each run again: same process, stage, revision, inputs and files."""
-    _act("rerun", run_ids, url, api_key, as_json)
+    options = {"stage": stage.value} if stage else {}
+    _act("rerun", run_ids, url, api_key, as_json, **options)
 
 
 @runs_app.command("archive")

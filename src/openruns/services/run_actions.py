@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from openruns.definition.inputs import resolve_inputs
+from openruns.definition.inputs import EMAIL_INPUT, resolve_inputs
 from openruns.errors import Conflict, InvalidInput, OpenRunsError, error_detail
 from openruns.ids import new_id, stable_id
 from openruns.models import Run
@@ -36,9 +36,13 @@ async def rerun(
     new_run_id: str,
     *,
     replay: bool = False,
+    stage: Stage | None = None,
 ) -> Run:
     """Start ``new_run_id`` with the same process, stage, revision, inputs and files (and,
     for an email run, the same email: memo and search words, as its inputs carry it).
+
+    ``stage``: run that stage's current revision instead, with the original's inputs (those
+    it was given or defaulted; an optional one it went without takes the new default).
 
     A scheduled run resolved its revision when it started; one that ended before that
     (cancelled or timed out while Pending) runs the revision published now, as its schedule
@@ -54,7 +58,11 @@ async def rerun(
     async with database.session() as session:
         await process_repo.get_process(session, run_input.process_id)  # 404 once deleted
         revision = None
-        if run_input.definition is not None:
+        if stage is not None:
+            revision = await revision_for_stage(session, run_input.process_id, stage)
+            given = {k: v for k, v in run_input.inputs.items() if v is not None}
+            run_input = run_input.model_copy(update={"stage": stage, "inputs": given})
+        elif run_input.definition is not None:
             pass  # the run carries its definition and revision
         elif original.revision is None:
             revision = await revision_for_stage(session, run_input.process_id, Stage.PUBLISHED)
@@ -63,7 +71,15 @@ async def rerun(
                 session, run_input.process_id, original.revision
             )
     if revision is not None:
-        inputs = resolve_inputs(load_definition(revision), run_input.inputs)
+        email = EMAIL_INPUT in run_input.inputs and run_input.trigger == Trigger.EMAIL
+        try:
+            inputs = resolve_inputs(load_definition(revision), run_input.inputs, allow_email=email)
+        except InvalidInput as exc:  # one result per run carries a message, not details
+            problems = "; ".join(f"{d['path']}: {d['message']}" for d in exc.details)
+            raise InvalidInput(
+                f"the original's inputs do not fit revision {revision.revision}: {problems}",
+                exc.details,
+            ) from None
         run_input = run_input.model_copy(
             update={
                 "definition": revision.definition,
@@ -122,6 +138,11 @@ async def perform(
             "compare applies to add_test_case only",
             [error_detail(("compare",), f"not used by {request.action}")],
         )
+    if request.stage is not None and request.action != RunAction.RERUN:
+        raise InvalidInput(
+            "stage applies to rerun only",
+            [error_detail(("stage",), f"not used by {request.action}")],
+        )
     action = request.action
     if action in (RunAction.ARCHIVE, RunAction.UNARCHIVE):
         archived = action == RunAction.ARCHIVE
@@ -131,13 +152,20 @@ async def perform(
     async def act(run_id: str) -> RunActionResult:
         if action == RunAction.RERUN:
             # With an Idempotency-Key, the same key re-runs a run into the same new run id.
+            variant = (request.stage,) if request.stage else ()  # the same ids as before
             new_run_id = (
-                stable_id("run", api_key.id, idempotency_key, run_id)
+                stable_id("run", api_key.id, idempotency_key, run_id, *variant)
                 if idempotency_key
                 else new_id("run")
             )
             run = await rerun(
-                client, database, settings, run_id, new_run_id, replay=bool(idempotency_key)
+                client,
+                database,
+                settings,
+                run_id,
+                new_run_id,
+                replay=bool(idempotency_key),
+                stage=request.stage,
             )
             return RunActionResult(run_id=run_id, ok=True, run=run)
         if action == RunAction.ADD_TEST_CASE:
