@@ -11,6 +11,7 @@ bearer token is replaced by ``[redacted]``.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 from temporalio import activity, workflow
 
+from openruns.secrets import ENV_PREFIX as SECRET_ENV_PREFIX
 from openruns.settings import Settings
 
 FIELDS = ("method", "path", "status", "duration_ms", "run_id", "step_id", "client", "attempt")
@@ -46,7 +48,8 @@ class Redactor:
 
 def _secrets(settings: Settings) -> list[str]:
     """Every secret setting (the API key, Temporal's API key and TLS key unless it is given as
-    a file path, the session secret, the SMTP relay's password) and the database password."""
+    a file path, the session secret, the SMTP relay's password), the database password and
+    the ``OPENRUNS_SECRET_*`` values."""
     found = []
     for name in type(settings).model_fields:
         value = getattr(settings, name)
@@ -56,6 +59,8 @@ def _secrets(settings: Settings) -> list[str]:
         if name == "temporal_tls_key" and "-----BEGIN" not in secret:
             continue  # a key file's path: error messages may name it
         found.append(secret)
+    # The values processes use as secrets (``openruns.secrets``), where this process has them.
+    found += [v for k, v in os.environ.items() if k.startswith(SECRET_ENV_PREFIX) and v]
     if settings.database_url:
         try:
             password = make_url(settings.database_url).password

@@ -106,6 +106,7 @@ class StepActivityInput(BaseModel):
     # Set when the run's templates use secrets: the nonce of the placeholders the worker
     # replaces in ``args`` (``openruns.secrets``).
     secret_nonce: str | None = None
+    secret_names: list[str] = Field(default_factory=list)  # the secrets the definition names
 
 
 class ResolveRunInput(BaseModel):

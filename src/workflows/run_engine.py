@@ -121,6 +121,7 @@ class RunEngine:
         self._archive_version = 0
         self._step_outputs: dict[str, Any] = {}  # the templates' ``steps``
         self._secret_nonce: str | None = None
+        self._secret_names: list[str] = []
 
     def set_archived(self, change: ArchiveSignal) -> None:
         """Tag the run as (un)archived so lists can leave it out; nothing else changes."""
@@ -160,6 +161,7 @@ class RunEngine:
         secret_names = secrets.references(definition_data)
         if secret_names:
             self._secret_nonce = nonce = secrets.nonce(workflow.info().run_id)
+            self._secret_names = sorted(secret_names)
             placeholders = {name: secrets.placeholder(name, nonce) for name in secret_names}
         else:
             placeholders = {}
@@ -346,6 +348,7 @@ class RunEngine:
                     step_id=step.id,
                     args=args,
                     secret_nonce=self._secret_nonce,
+                    secret_names=self._secret_names,
                 ),
                 start_to_close_timeout=timedelta(seconds=timeout),
                 retry_policy=_retry_policy(retry),
@@ -371,6 +374,12 @@ class RunEngine:
                 f"process calls nest deeper than {MAX_CALL_DEPTH} levels "
                 "(does a process end up calling itself?)",
             )
+        if self._secret_nonce and secrets.holds_placeholder(args.inputs, self._secret_nonce):
+            raise self._fail(
+                record,
+                "a child run does not get its parent's secrets: name them in the child "
+                "process's definition (its inputs hold a secret of this run)",
+            )
         self._publish(waiting=True)
         resolved = await self._resolve_revision(args.process_id, args.stage, args.inputs)
         handle = await child_runs.start_child(WORKFLOW_NAME, self._input, step.id, args, resolved)
@@ -389,6 +398,8 @@ class RunEngine:
         for key, value in definition.outputs.items():
             try:
                 outputs[key] = templates.render_value(value, context)
+                if self._secret_nonce:  # a run's outputs name a secret, never carry one
+                    outputs[key] = secrets.deactivate(outputs[key])
             except templates.TemplateFailure as exc:
                 raise ApplicationError(
                     f"output '{key}' failed: template error: {exc}",

@@ -344,8 +344,8 @@ async def test_rerun_on_a_revision_the_inputs_do_not_fit_says_why(
     run = await wait_for_state(
         api, (await start_run(api, process["id"], "Draft", inputs={"amount": 5}))["id"]
     )
-    stricter = {**CHECK, "inputs": {**CHECK["inputs"], "currency": {"type": "string",
-                                                                     "required": True}}}  # fmt: skip
+    currency = {"type": "string", "required": True}
+    stricter = {**CHECK, "inputs": {"amount": {"type": "number"}, "currency": currency}}
     saved = await api.put(f"/v2/processes/{process['id']}/draft", json={"definition": stricter})
     assert saved.status_code == 200, saved.text
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from pydantic import BaseModel, Field
+from temporalio import activity
 
 from openruns.plugins import StepContext, StepFailure, step
 
@@ -50,3 +52,20 @@ def refuse(args: NoArgs, context: StepContext) -> None:
 def unjsonable(args: NoArgs) -> object:
     """Return something that is not JSON."""
     return object()
+
+
+class TokenArgs(BaseModel):
+    token: str
+
+
+@step("test_leaky_error", args=TokenArgs, retry={"max_attempts": 1})
+def leaky_error(args: TokenArgs) -> None:
+    """Fail with the token in the exception's cause (a careless client library)."""
+    raise RuntimeError("login failed") from ValueError(f"bad token {args.token}")
+
+
+@step("test_leaky_heartbeat", args=TokenArgs, retry={"max_attempts": 1})
+async def leaky_heartbeat(args: TokenArgs) -> None:
+    """Heartbeat the token as progress, then outlive the step's timeout."""
+    activity.heartbeat({"progress": f"logged in with {args.token}"})
+    await asyncio.sleep(30)

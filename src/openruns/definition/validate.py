@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from openruns import secrets
 from openruns.definition import templates
 from openruns.definition.conditions import condition_problem
 from openruns.definition.inputs import EMAIL_INPUT, check_input_value
@@ -136,8 +137,20 @@ class _Scope:
         return f"{ref} is not a declared input ({declared})"
 
 
+# Where a secret cannot go, and why (``openruns.secrets``: values reach activity steps only).
+NO_SECRETS_IN_IF = "a condition cannot use a secret: it would test the secret's placeholder"
+NO_SECRETS_IN_OUTPUTS = "outputs cannot hold secrets: a run's outputs only name them"
+NO_SECRETS_IN_CHILD = (
+    "a child run does not get its parent's secrets: name them in the child process's definition"
+)
+
+
 def _template_errors(
-    value: Any, loc: tuple[str | int, ...], scope: _Scope, prefix: str
+    value: Any,
+    loc: tuple[str | int, ...],
+    scope: _Scope,
+    prefix: str,
+    no_secrets: str | None = None,
 ) -> list[dict[str, Any]]:
     errors = []
     for path, text in _templates_in(value, loc):
@@ -146,6 +159,10 @@ def _template_errors(
         except templates.TemplateFailure as exc:
             errors.append(_detail(prefix, path, str(exc)))
             continue
+        if "secrets" in text and (problem := secrets.misuse(tree)):
+            errors.append(_detail(prefix, path, problem))
+        elif no_secrets and secrets.references(text):
+            errors.append(_detail(prefix, path, no_secrets))
         for ref in sorted(templates.step_references(tree) - scope.known):
             reason = "runs later" if ref in scope.all_ids else "does not exist"
             errors.append(_detail(prefix, path, f"refers to step {ref!r}, which {reason}"))
@@ -223,12 +240,19 @@ def parse_definition(raw: Any, prefix: str = "definition") -> Definition:
         if problem := condition_problem(step.if_):
             errors.append(_detail(prefix, ("steps", index, "if"), problem))
         scope = _Scope(seen, all_ids, inputs)
-        errors += _template_errors(step.if_, ("steps", index, "if"), scope, prefix)
+        errors += _template_errors(
+            step.if_, ("steps", index, "if"), scope, prefix, NO_SECRETS_IN_IF
+        )
         scope = replace(scope, guarded=_guarded_by(step.if_))  # the with runs only if it holds
-        errors += _template_errors(step.with_, ("steps", index, "with"), scope, prefix)
+        child = NO_SECRETS_IN_CHILD if step.uses == "process" else None
+        errors += _template_errors(step.with_, ("steps", index, "with"), scope, prefix, child)
         seen.add(step.id)
     errors += _template_errors(
-        definition.outputs, ("outputs",), _Scope(all_ids, all_ids, inputs), prefix
+        definition.outputs,
+        ("outputs",),
+        _Scope(all_ids, all_ids, inputs),
+        prefix,
+        NO_SECRETS_IN_OUTPUTS,
     )
 
     if errors:
