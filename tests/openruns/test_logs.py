@@ -77,6 +77,16 @@ def test_no_secret_reaches_a_line(log_format: str) -> None:
     assert "RuntimeError: login refused for [redacted]" in text  # tracebacks too
 
 
+def test_the_values_of_process_secrets_reach_no_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker has the values of ``{{ secrets.NAME }}``; an http step logs its URL's path."""
+    monkeypatch.setenv("OPENRUNS_SECRET_BOT_TOKEN", "bot-7781:AAE-secret")
+    out = io.StringIO()
+    configure_logging(_settings("json"), out)
+    logging.getLogger("activities.http").info("GET https://api.test/botbot-7781:AAE-secret/send")
+    assert "AAE-secret" not in out.getvalue()
+    assert "/bot[redacted]/send" in out.getvalue()
+
+
 def test_a_key_file_path_is_not_a_secret() -> None:
     out = io.StringIO()
     settings = Settings(
