@@ -26,21 +26,24 @@ class ErrorBody(BaseModel):
     details: list[Any] = Field(default_factory=list)
 
 
-def _error(description: str) -> dict[str, Any]:
+def error_response_doc(description: str) -> dict[str, Any]:
+    """An error response's OpenAPI entry: the error body and what it means."""
     return {"model": ErrorBody, "description": description}
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _error("The body is not JSON"),
-    401: _error("No API key, or not a valid one"),
-    404: _error("The resource does not exist"),
-    409: _error("The request conflicts with the resource's state"),
-    413: _error("The request body is larger than OPENRUNS_MAX_REQUEST_BYTES"),
-    422: _error("The request is not valid; `details` name the offending paths"),
-    503: _error("Temporal or the metadata store is unavailable; retry after Retry-After"),
+    400: error_response_doc("The body is not JSON"),
+    401: error_response_doc("No API key, or not a valid one"),
+    404: error_response_doc("The resource does not exist"),
+    409: error_response_doc("The request conflicts with the resource's state"),
+    413: error_response_doc("The request body is larger than OPENRUNS_MAX_REQUEST_BYTES"),
+    422: error_response_doc("The request is not valid; `details` name the offending paths"),
+    503: error_response_doc(
+        "Temporal or the metadata store is unavailable; retry after Retry-After"
+    ),
 }
-NOT_JSON = _error("The body was not sent as JSON (content-type: application/json)")
-TEMPORAL_REFUSED = _error("Temporal refused the request; `message` gives its reason")
+NOT_JSON = error_response_doc("The body was not sent as JSON (content-type: application/json)")
+TEMPORAL_REFUSED = error_response_doc("Temporal refused the request; `message` gives its reason")
 
 
 def _calls(dependant: Dependant, dependency: object) -> bool:

@@ -27,10 +27,10 @@ class ProcessRunWorkflow:
         self._engine.set_archived(change)
 
     @workflow.query(name=STEP_OUTPUTS_QUERY)
-    def step_outputs(self) -> dict[str, Any]:
-        """Each finished step's output by step id (null for a skipped step). A closed run
-        answers it by being replayed on a worker."""
-        return self._engine.step_outputs()
+    def step_outputs(self, step_id: str | None = None) -> dict[str, Any]:
+        """Each finished step's output by step id (null for a skipped step), or only
+        ``step_id``'s. A closed run answers it by being replayed on a worker."""
+        return self._engine.step_outputs(step_id)
 
     @workflow.run
     async def run(self, input: ProcessRunInput) -> RunResult:

@@ -132,9 +132,13 @@ class RunEngine:
                 [flag.value_set(True) if change.archived else flag.value_unset()]
             )
 
-    def step_outputs(self) -> dict[str, Any]:
-        """Each finished step's output by step id: what the templates see as ``steps``."""
-        return dict(self._step_outputs)
+    def step_outputs(self, step_id: str | None = None) -> dict[str, Any]:
+        """Each finished step's output by step id (what the templates see as ``steps``), or
+        only ``step_id``'s (none when it has no output)."""
+        if step_id is None:
+            return dict(self._step_outputs)
+        found = step_id in self._step_outputs
+        return {step_id: self._step_outputs[step_id]} if found else {}
 
     async def run(self, input: ProcessRunInput) -> RunResult:
         self._input = input

@@ -47,6 +47,12 @@ async def test_a_succeeded_run_gives_each_steps_output(
     assert (call["status"], call["json"]) == (200, {"ok": True, "path": "/hello"})
     assert call["headers"]["content-type"] == "application/json"
 
+    one = await api.get(f"/v2/runs/{run['id']}/step-outputs", params={"step": "total"})
+    assert one.status_code == 200 and one.json()["steps"] == {"total": {"gross": 42}}
+    for without in ("never", "nope"):  # skipped: null; not a step: absent
+        alone = await api.get(f"/v2/runs/{run['id']}/step-outputs", params={"step": without})
+        assert alone.json()["steps"] == ({"never": None} if without == "never" else {})
+
 
 async def test_a_failed_run_gives_the_steps_before_the_failure(
     api: httpx.AsyncClient, worker: object
@@ -107,3 +113,13 @@ async def test_an_unknown_run_is_a_404(api: httpx.AsyncClient) -> None:
     response = await api.get("/v2/runs/no-such-run/step-outputs")
     assert response.status_code == 404, response.text
     assert response.json()["message"] == "run 'no-such-run' not found"
+
+
+async def test_a_run_that_ended_before_any_worker_took_it_has_none(
+    api: httpx.AsyncClient, client: Client
+) -> None:
+    process = await create_process(api, {"steps": [{"id": "s", "uses": "set", "with": {}}]})
+    run = await start_run(api, process["id"])  # no worker: it stays Pending ...
+    await client.get_workflow_handle(run["id"]).terminate("ended by the test")  # ... and ends
+    assert (await wait_for_state(api, run["id"]))["state"] == "Cancelled"
+    assert await _step_outputs(api, run["id"]) == {}

@@ -175,6 +175,10 @@ async def test_step_outputs_prints_what_each_step_output(
     failed = await cli("runs", "step-outputs", done["id"], "check")
     assert failed.exit_code == 1
     assert "step 'check' has no output" in failed.output
-    assert "steps with outputs: greet" in failed.output
+    assert "it failed, was skipped over" in failed.output
     missing = await cli("runs", "step-outputs", "no-such-run")
     assert missing.exit_code == 1 and "run 'no-such-run' not found" in missing.output
+    # The id is one path segment, whatever it holds (not another run, or another resource).
+    odd = await cli("runs", "step-outputs", f"{done['id']}?x=")
+    assert odd.exit_code == 1 and "error (422)" in odd.output, odd.output
+    assert "path.run_id" in odd.output

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Path, Query, Response, status
 from api.deps import ApiKeyDep, DatabaseDep, SettingsDep, TemporalDep
 from api.json_body import JsonRoute
 from api.middleware import annotate
+from api.openapi import error_response_doc
 from openruns.models import Page, Run, RunCreate, StepOutputs
 from openruns.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from openruns.run_actions import ArchivedFilter
@@ -134,14 +135,30 @@ async def get_run(
 
 @router.get(
     "/runs/{run_id}/step-outputs",
-    responses={503: {"description": "No worker answered: a worker reads the outputs from the run"}},
+    responses={
+        502: error_response_doc(
+            "Temporal refused the request, or the worker could not read the outputs (it "
+            "cannot replay the run, or they are too large for one answer: ask for one step)"
+        ),
+        503: error_response_doc(
+            "Temporal or the metadata store is unavailable, or no worker answered (a worker "
+            "reads the outputs from the run); retry after Retry-After"
+        ),
+    },
 )
 async def get_step_outputs(
-    run_id: RunIdPath, temporal: TemporalDep, settings: SettingsDep, _: ApiKeyDep
+    run_id: RunIdPath,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    _: ApiKeyDep,
+    step: Annotated[
+        str | None,
+        Query(max_length=128, description="Only this step's output (absent: it has none)."),
+    ] = None,
 ) -> StepOutputs:
     """What each finished step output, read from the run by a worker (so a worker must be
     running): a skipped step's output is null; a failed, running or unreached step is absent."""
-    return await step_outputs.step_outputs(temporal, settings, run_id)
+    return await step_outputs.step_outputs(temporal, settings, run_id, step)
 
 
 @router.post("/runs/{run_id}/cancel", status_code=status.HTTP_202_ACCEPTED)

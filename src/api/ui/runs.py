@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from temporalio.client import Client
 
 from api.deps import DatabaseDep, SessionDep, SettingsDep, TemporalDep
+from api.errors import RETRY_AFTER_SECONDS
 from api.routes.files import file_download
 from api.ui.auth import CsrfSessionDep, UiSession, UiSessionDep, safe_next
 from api.ui.render import FINAL_STATES, page
@@ -308,7 +309,7 @@ async def step_outputs_page(
         outputs = (await step_outputs.step_outputs(b.temporal, b.settings, run_id)).steps
     except (Unavailable, WorkerFailed) as exc:
         problem, status = exc.message, exc.status_code
-    return page(
+    response = page(
         request,
         "step_outputs.html",
         ui,
@@ -318,6 +319,9 @@ async def step_outputs_page(
         outputs=outputs,
         problem=problem,
     )
+    if status == 503:
+        response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+    return response
 
 
 @router.get("/files/{file_id}")

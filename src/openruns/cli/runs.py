@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import typer
 
@@ -94,7 +95,7 @@ def show(
     run_id: str, url: UrlOption = None, api_key: KeyOption = None, as_json: JsonOption = False
 ) -> None:
     """One run: state, timings, inputs, outputs, error and step timeline."""
-    run = ApiClient(url, api_key).call("GET", f"/runs/{run_id}")
+    run = ApiClient(url, api_key).call("GET", f"/runs/{quote(run_id, safe='')}")
     if as_json:
         _dump(run)
         return
@@ -130,16 +131,17 @@ def step_outputs(
 ) -> None:
     """What each finished step of a run output, as JSON: what ``steps.<id>`` held for the
     templates after it (null for a skipped step). A worker reads them from the run."""
-    steps = ApiClient(url, api_key).call("GET", f"/runs/{run_id}/step-outputs")["steps"]
+    path = f"/runs/{quote(run_id, safe='')}/step-outputs"
+    params = {"step": step_id} if step_id is not None else {}
+    steps = ApiClient(url, api_key).call("GET", path, params=params)["steps"]
     if step_id is None:
         _dump(steps)
     elif step_id in steps:
         _dump(steps[step_id])
     else:
-        finished = ", ".join(steps) or "none"
         typer.echo(
-            f"error: step {step_id!r} has no output: it failed, has not finished, or is not a "
-            f"step of this run (steps with outputs: {finished})",
+            f"error: step {step_id!r} has no output: it failed, was skipped over, has not "
+            "finished, or is not a step of this run (without STEP: every step's output)",
             err=True,
         )
         raise typer.Exit(1)

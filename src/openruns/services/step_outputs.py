@@ -24,24 +24,33 @@ from openruns.states import RunState
 QUERY_TIMEOUT = timedelta(seconds=5)
 
 
-async def step_outputs(client: Client, settings: Settings, run_id: str) -> StepOutputs:
-    """Each finished step's output; 503 when no worker answers, 502 when one fails to."""
+async def step_outputs(
+    client: Client, settings: Settings, run_id: str, step_id: str | None = None
+) -> StepOutputs:
+    """Each finished step's output, or only ``step_id``'s; 503 when no worker answers, 502
+    when one fails to."""
     description = await run_rpc(run_id, describe(client, run_id))
     run = from_execution(description, dict(await description.memo()), settings)
     if run.state == RunState.PENDING:  # no worker has taken it: no step has run
         return StepOutputs(run_id=run_id, steps={})
     query = client.get_workflow_handle(run_id).query(
-        STEP_OUTPUTS_QUERY, result_type=dict[str, Any], rpc_timeout=QUERY_TIMEOUT
+        STEP_OUTPUTS_QUERY, step_id, result_type=dict[str, Any], rpc_timeout=QUERY_TIMEOUT
     )
     try:
         steps = await run_rpc(run_id, query)
     except WorkflowQueryFailedError as exc:  # e.g. the worker's code cannot replay the run
-        raise WorkerFailed(
-            f"the worker could not read run {run_id!r}'s step outputs: {exc}"
-        ) from None
-    except RPCError as exc:  # the SDK reports its own timeout as CANCELLED
+        message = f"the worker could not read the step outputs of run {run_id}: {exc}"
+        raise WorkerFailed(message) from None
+    except RPCError as exc:
+        if run.state.is_final and exc.status == RPCStatusCode.FAILED_PRECONDITION:
+            return StepOutputs(run_id=run_id, steps={})  # it ended before any worker took it
+        if exc.status == RPCStatusCode.RESOURCE_EXHAUSTED or "too large" in exc.message:
+            raise WorkerFailed(
+                f"the step outputs of run {run_id} are too large to send in one answer "
+                f"({exc.message}): read them one step at a time (?step=ID)"
+            ) from None
         if exc.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
-            raise
+            raise  # the SDK reports its own timeout as CANCELLED
         raise Unavailable(
             f"no worker answered within {QUERY_TIMEOUT.seconds} s: a run's step outputs are "
             "read from the run by a worker on its task queue (is `openruns worker` running?)"
