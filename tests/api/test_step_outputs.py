@@ -123,3 +123,20 @@ async def test_a_run_that_ended_before_any_worker_took_it_has_none(
     await client.get_workflow_handle(run["id"]).terminate("ended by the test")  # ... and ends
     assert (await wait_for_state(api, run["id"]))["state"] == "Cancelled"
     assert await _step_outputs(api, run["id"]) == {}
+
+
+async def test_outputs_too_large_for_one_answer_are_read_step_by_step(
+    api: httpx.AsyncClient, worker: object
+) -> None:
+    steps = [{"id": f"s{i}", "uses": "set", "with": {"v": "{{ inputs.s }}"}} for i in range(6)]
+    definition = {"inputs": {"s": {"type": "string"}}, "steps": steps}
+    process = await create_process(api, definition)
+    run = await start_run(api, process["id"], inputs={"s": "x" * 900_000})
+    assert (await wait_for_state(api, run["id"], timeout=60))["state"] == "Succeeded"
+
+    whole = await api.get(f"/v2/runs/{run['id']}/step-outputs")  # 5.4 MB: over gRPC's 4 MiB
+    assert whole.status_code == 502, whole.text[:300]
+    assert "too large to send in one answer" in whole.json()["message"]
+    assert "?step=ID" in whole.json()["message"]
+    one = await api.get(f"/v2/runs/{run['id']}/step-outputs", params={"step": "s5"})
+    assert one.status_code == 200 and len(one.json()["steps"]["s5"]["v"]) == 900_000

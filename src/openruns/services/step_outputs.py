@@ -38,17 +38,17 @@ async def step_outputs(
     )
     try:
         steps = await run_rpc(run_id, query)
-    except WorkflowQueryFailedError as exc:  # e.g. the worker's code cannot replay the run
+    except WorkflowQueryFailedError as exc:  # the worker cannot replay the run, say
+        if "too large" in str(exc):  # the worker could not send its answer (gRPC's 4 MiB)
+            raise WorkerFailed(
+                f"the step outputs of run {run_id} are too large to send in one answer "
+                f"({exc}): read them one step at a time (?step=ID)"
+            ) from None
         message = f"the worker could not read the step outputs of run {run_id}: {exc}"
         raise WorkerFailed(message) from None
     except RPCError as exc:
         if run.state.is_final and exc.status == RPCStatusCode.FAILED_PRECONDITION:
             return StepOutputs(run_id=run_id, steps={})  # it ended before any worker took it
-        if exc.status == RPCStatusCode.RESOURCE_EXHAUSTED or "too large" in exc.message:
-            raise WorkerFailed(
-                f"the step outputs of run {run_id} are too large to send in one answer "
-                f"({exc.message}): read them one step at a time (?step=ID)"
-            ) from None
         if exc.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
             raise  # the SDK reports its own timeout as CANCELLED
         raise Unavailable(
