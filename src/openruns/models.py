@@ -205,13 +205,14 @@ class ProcessRevision(BaseModel):
 
 # Names are shown in lists and logs: no control characters (PostgreSQL cannot store NUL).
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL cannot store NUL in text (SQLite can): neither takes it
 
 
 class ProcessCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
-    description: str | None = Field(None, max_length=10_000)
+    description: str | None = Field(None, max_length=10_000, pattern=NO_NUL)
     definition: dict[str, Any] | str = Field(description="An object, or YAML/JSON text.")
 
 

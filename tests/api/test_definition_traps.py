@@ -7,11 +7,14 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.helpers.api import create_process, start_run, wait_for_state
 
 
-async def _refused(api: httpx.AsyncClient, definition: dict[str, Any]) -> list[dict[str, str]]:
+async def _refused(
+    api: httpx.AsyncClient, definition: dict[str, Any] | str
+) -> list[dict[str, str]]:
     body = {"name": f"trap-{uuid.uuid4().hex[:8]}", "definition": definition}
     response = await api.post("/v2/processes", json=body)
     assert response.status_code == 422, response.text
@@ -104,3 +107,37 @@ async def test_an_input_that_is_not_declared_is_refused_when_saved(
     done = await wait_for_state(api, (await start_run(api, process["id"]))["id"])
     assert done["state"] == "Succeeded", done
     assert done["outputs"] == {"note": "none", "customer": "-"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("steps:\n- id: a\n  uses: set\n  with: {o: !!binary /w==}\n", "'binary' values"),
+        ("steps:\n- id: a\n  uses: set\n  with: {o: !!binary aGVsbG8=}\n", "'binary' values"),
+        ("steps:\n- id: a\n  uses: set\n  with: {o: !!set {a, b}}\n", "'set' values"),
+        ("steps:\n- id: a\n  uses: set\n  with: {o: !!omap [a: 1]}\n", "'omap' values"),
+        ("steps:\n- id: a\n  uses: set\n  with: {o: !!timestamp 2024-01-01}\n", "'timestamp'"),
+    ],
+)
+async def test_yaml_tags_that_are_not_json_data_are_refused(
+    api: httpx.AsyncClient, text: str, message: str
+) -> None:
+    """They were a 500 (bytes that are not UTF-8) or silently became other data."""
+    [detail] = await _refused(api, text)
+    assert message in detail["message"], detail
+
+
+async def test_an_unquoted_date_is_text_and_a_nul_is_refused(api: httpx.AsyncClient) -> None:
+    text = "steps:\n- id: a\n  uses: set\n  with: {day: 2024-01-01, at: 2024-01-01 10:00:00}\n"
+    process = await create_process(api, text)
+    assert process["definition"]["steps"][0]["with"] == {
+        "day": "2024-01-01", "at": "2024-01-01 10:00:00"
+    }  # fmt: skip
+    details = await _refused(api, {"steps": [{"id": "a", "uses": "set", "with": {"t": "a\0b"}}]})
+    assert details == [
+        {"path": "definition.steps[0].with.t", "message": "text cannot hold NUL characters"}
+    ]
+    response = await api.post(
+        "/v2/processes", json={"name": "nul", "description": "a\0b", "definition": {}}
+    )
+    assert response.status_code == 422 and response.json()["details"][0]["path"] == "description"

@@ -13,7 +13,11 @@ FINAL_STATES = {"Succeeded", "Failed", "Cancelled", "TimedOut"}
 
 
 async def create_process(
-    api: httpx.AsyncClient, definition: dict[str, Any], *, publish: bool = False, name: str = ""
+    api: httpx.AsyncClient,
+    definition: dict[str, Any] | str,
+    *,
+    publish: bool = False,
+    name: str = "",
 ) -> dict[str, Any]:
     response = await api.post(
         "/v2/processes",

@@ -5,6 +5,7 @@ for the run that proves a created process works)."""
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import httpx
@@ -157,3 +158,49 @@ async def test_editing_the_draft_makes_a_new_revision(
     assert _textarea(refused.text) == broken
     final = (await api.get(f"/v2/processes/{process['id']}")).json()
     assert final["draft_revision"] == 2
+
+
+async def test_a_save_must_say_which_revision_it_edits(
+    ui_http: httpx.AsyncClient, api: httpx.AsyncClient, api_key: str
+) -> None:
+    process = await create_process(api, yaml.safe_load(GREET))
+    csrf = await log_in(ui_http, api_key)
+    for base in ("²", "abc", "-1", "1.0", None):  # "²".isdigit() is True; int("²") fails
+        data = {"csrf_token": csrf, "definition": GREET.replace("Hello", "Hey")}
+        if base is not None:
+            data["base_revision"] = base
+        refused = await ui_http.post(f"/ui/processes/{process['id']}/edit", data=data)
+        assert refused.status_code == 422, (base, refused.text[:200])
+        assert "did not say which revision it edits" in refused.text
+        assert 'name="base_revision" value=""' in refused.text  # re-sent, it is refused again
+        assert _textarea(refused.text) == data["definition"]
+    after = (await api.get(f"/v2/processes/{process['id']}")).json()
+    assert after["draft_revision"] == 1
+
+
+async def test_the_editor_marks_what_is_wrong_for_assistive_technology(
+    ui_http: httpx.AsyncClient, api_key: str
+) -> None:
+    csrf = await log_in(ui_http, api_key)
+    refused = await ui_http.post(
+        "/ui/processes/new", data={"csrf_token": csrf, "name": "x", "definition": "steps: 3"}
+    )
+    assert refused.status_code == 422
+    textarea = re.search(r'<textarea id="process-definition"[^>]*>', refused.text)
+    assert textarea and 'aria-invalid="true"' in textarea.group(0)
+    assert 'aria-describedby="editor-problems"' in textarea.group(0)
+    assert '<ul class="problems" id="editor-problems">' in refused.text
+    name = re.search(r'<input id="process-name"[^>]*>', refused.text)
+    assert name and "aria-invalid" not in name.group(0)
+
+
+async def test_a_draft_that_yaml_cannot_write_back_is_edited_as_json(
+    ui_http: httpx.AsyncClient, api: httpx.AsyncClient, api_key: str
+) -> None:
+    definition = {"steps": [{"id": "s", "uses": "set", "with": {"t": "a\x85b"}}]}
+    process = await create_process(api, definition)
+    await log_in(ui_http, api_key)
+    form = await ui_http.get(f"/ui/processes/{process['id']}/edit")
+    shown = _textarea(form.text)
+    assert json.loads(shown)["steps"][0]["with"]["t"] == "a\x85b"  # not "a b"
+    assert yaml.safe_load(shown) == process["definition"]

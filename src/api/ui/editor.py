@@ -10,6 +10,7 @@ two people editing one draft cannot overwrite each other silently (409, text kep
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, Request
@@ -38,6 +39,7 @@ outputs:
   greeting: "{{ steps.greet.text }}"
 """
 _MESSAGES = {"string_pattern_mismatch": "must not contain control characters"}
+_NUMBER = re.compile(r"[0-9]{1,10}")
 
 
 @dataclass
@@ -131,10 +133,12 @@ async def save_draft(
     form = await request.form()
     process = await processes.get(session, process_id)
     base = _text(form, "base_revision")
-    editor = Editor(
-        definition=_text(form, "definition"),
-        base_revision=int(base) if base.isdigit() else process.draft_revision,
-    )
+    editor = Editor(definition=_text(form, "definition"))
+    if not _NUMBER.fullmatch(base):  # without it, a save could overwrite someone else's
+        editor.error = "The form did not say which revision it edits: reload the draft."
+        editor.problems = [{"path": "base_revision", "message": "expected a revision number"}]
+        return _editor_page(request, ui, editor, process, 422)
+    editor.base_revision = int(base)
     try:
         body = DraftSave(definition=editor.definition, base_revision=editor.base_revision)
         saved = await processes.save_draft(session, process_id, body)

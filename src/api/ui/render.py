@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,7 +83,16 @@ def compact(value: Any) -> str:
 
 
 def as_yaml(value: Any) -> str:
-    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=88)
+    """``value`` as YAML, or as JSON (also YAML) when YAML would not read back the same: a
+    few characters, such as U+0085, do not survive PyYAML's quoting, so the JSON escapes
+    every character past ASCII."""
+    text = yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=88)
+    try:
+        if yaml.safe_load(text) == value:
+            return text
+    except yaml.YAMLError:
+        pass
+    return json.dumps(value, indent=2)
 
 
 def file_size(size: int) -> str:

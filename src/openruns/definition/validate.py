@@ -54,10 +54,29 @@ def _templates_in(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tupl
             yield from _templates_in(item, (*loc, index))
 
 
+class _DefinitionLoader(yaml.SafeLoader):
+    """YAML as JSON data: the tags that build something else (bytes, sets, ordered pairs,
+    dates) are refused rather than turned into lists or strings, and an unquoted date is text."""
+
+
+def _not_json(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    raise yaml.constructor.ConstructorError(
+        None, None, f"{node.tag.rsplit(':', 1)[-1]!r} values are not JSON data", node.start_mark
+    )
+
+
+for _tag in ("binary", "set", "omap", "pairs", "timestamp"):
+    _DefinitionLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _not_json)
+_DefinitionLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _load(raw: Any, prefix: str) -> Any:
     if isinstance(raw, str | bytes):
         try:
-            raw = yaml.safe_load(raw)
+            raw = yaml.load(raw, Loader=_DefinitionLoader)  # noqa: S506 (a SafeLoader)
         except yaml.YAMLError as exc:
             raise InvalidInput(
                 "the definition is not valid YAML or JSON", [_detail(prefix, (), str(exc))]
@@ -76,6 +95,9 @@ def _load(raw: Any, prefix: str) -> Any:
     if not_finite := [_detail(prefix, loc, "not a finite number") for loc in _non_finite(raw, ())]:
         # YAML's .nan and .inf: JSON (the API's answers, PostgreSQL's jsonb) cannot hold them
         raise InvalidInput("the definition is not valid", not_finite)
+    if nul := [_detail(prefix, loc, "text cannot hold NUL characters") for loc in _nul(raw, ())]:
+        # "\0" in YAML or JSON: PostgreSQL cannot store it (SQLite can), so neither takes it
+        raise InvalidInput("the definition is not valid", nul)
     return raw
 
 
@@ -119,6 +141,22 @@ def _non_finite(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[str | 
             seen.add(id(item))
             pairs = item.items() if isinstance(item, dict) else enumerate(item)
             stack.extend((child, (*where, key)) for key, child in reversed(list(pairs)))
+
+
+def _nul(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
+    """Where ``value`` holds a text (or a key) with a NUL character; each container once."""
+    stack, seen = [(value, loc)], set()
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            yield where
+        elif isinstance(item, dict | list) and id(item) not in seen:
+            seen.add(id(item))
+            pairs = list(item.items() if isinstance(item, dict) else enumerate(item))
+            for key, child in reversed(pairs):
+                if isinstance(key, str) and "\x00" in key:
+                    yield (*where, key.replace("\x00", "\\0"))
+                stack.append((child, (*where, key)))
 
 
 @dataclass(frozen=True)
