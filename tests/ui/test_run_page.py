@@ -179,3 +179,40 @@ async def test_a_run_page_links_each_steps_output(
     stopped = await ui_http.get(f"/ui/runs/{run['id']}/step-outputs")  # no worker to ask
     assert stopped.status_code == 503
     assert "no worker answered" in stopped.text and "Output of" not in stopped.text
+
+
+async def test_a_run_whose_stage_moved_on_offers_a_re_run_on_it(
+    ui_http: httpx.AsyncClient, api: httpx.AsyncClient, api_key: str, worker: object
+) -> None:
+    definition = {
+        "inputs": {"n": {"type": "number", "required": True}},
+        "steps": [{"id": "bug", "uses": "fail", "if": "{{ inputs.n > 5 }}",
+                   "with": {"message": "too big"}}],
+        "outputs": {"n": "{{ inputs.n }}"},
+    }  # fmt: skip
+    process = await create_process(api, definition, publish=True)
+    run = await start_run(api, process["id"], "Published", inputs={"n": 7})
+    failed = await wait_for_state(api, run["id"])
+    assert failed["state"] == "Failed"
+    csrf = await log_in(ui_http, api_key)
+    page = await ui_http.get(f"/ui/runs/{run['id']}")
+    assert "Re-run on Published" not in page.text  # r1 is still what Published runs
+
+    fixed = {**definition, "steps": []}
+    assert await api.put(f"/v2/processes/{process['id']}/draft", json={"definition": fixed})
+    assert (await api.post(f"/v2/processes/{process['id']}/publish")).status_code == 200
+    page = await ui_http.get(f"/ui/runs/{run['id']}")
+    assert re.search(r'<button type="submit" name="rerun_stage" value="Published"[^>]*>'
+                     r"Re-run on Published r2</button>", page.text)  # fmt: skip
+
+    done = await ui_http.post(
+        "/ui/runs/actions",
+        data={"csrf_token": csrf, "rerun_stage": "Published", "run_id": run["id"],
+              "return_to": f"/ui/runs/{run['id']}"},
+    )  # fmt: skip
+    assert done.status_code == 200, done.text
+    assert "Re-run on Published: 1 of 1 run done." in done.text
+    new_id = re.search(r'new run <a href="/ui/runs/([^"]+)">[^<]+</a> on Published r2', done.text)
+    assert new_id and new_id.group(1) != run["id"], done.text
+    rerun = await wait_for_state(api, new_id.group(1))
+    assert (rerun["state"], rerun["revision"], rerun["rerun_of"]) == ("Succeeded", 2, run["id"])

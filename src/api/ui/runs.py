@@ -237,11 +237,16 @@ async def act(
 ) -> Response:
     """Apply an action to the selected runs; every run gets its own outcome."""
     form = await request.form()
-    action = _choice(RunAction, "action", str(form.get("action") or ""))
+    # "Re-run on Published r3" sends the stage to re-run on, and no action.
+    stage = _choice(Stage, "rerun_stage", str(form.get("rerun_stage") or ""))
+    action = (
+        RunAction.RERUN if stage else _choice(RunAction, "action", str(form.get("action") or ""))
+    )
     if action is None:
         raise InvalidInput("choose an action", [error_detail(("action",), "missing")])
     run_ids = [str(v) for v in form.getlist("run_id")]
-    context: dict[str, Any] = {"action": action.value, "action_label": ACTION_LABELS[action]}
+    label = f"Re-run on {stage}" if stage else ACTION_LABELS[action]
+    context: dict[str, Any] = {"action": action.value, "action_label": label}
     status = 200
     if not run_ids:
         context.update(results=[], names={}, message="Select at least one run first.")
@@ -251,7 +256,7 @@ async def act(
         context.update(results=[], names={}, message=message)
         status = 422
     else:
-        request_body = RunActionsRequest(action=action, run_ids=run_ids)
+        request_body = RunActionsRequest(action=action, run_ids=run_ids, stage=stage)
         results = await run_actions.perform(temporal, database, settings, request_body, ui.key)
         names = {r.run_id: r.run.name for r in results if r.run}  # a re-run keeps the name
         context.update(results=results, names=names)
@@ -279,6 +284,13 @@ async def run_page(
         except NotFound:
             pass  # deleted since: its runs stay in Temporal
     stored = [await files.get(session, file_id) for file_id in run.file_ids]
+    current = None  # the revision the run's stage is at now, to offer a re-run on it
+    if process is not None:
+        by_stage = {
+            Stage.DRAFT: process.draft_revision,
+            Stage.PUBLISHED: process.published_revision,
+        }
+        current = by_stage.get(run.stage) if run.stage else None
     return page(
         request,
         "run.html",
@@ -288,6 +300,7 @@ async def run_page(
         process=process,
         files=stored,
         action_states=ACTION_STATES,
+        current_revision=current,
     )
 
 
