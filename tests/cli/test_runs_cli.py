@@ -123,6 +123,14 @@ async def test_test_run_command(cli: Cli, api: httpx.AsyncClient, worker: object
     assert "extra: expected no such output, got null" in failed.output
     assert "0 passed, 1 failed, 0 error" in failed.output
 
+    # After the change, re-run the original on what the Draft is now.
+    rerun = await cli("runs", "rerun", run["id"], "--stage", "Draft")
+    assert rerun.exit_code == 0, rerun.output
+    assert rerun.output.startswith(f"✓ {run['id']}  re-run as run-")
+    assert rerun.output.rstrip().endswith(" on Draft r2")
+    new_id = rerun.output.split("re-run as ")[1].split()[0]
+    assert (await wait_for_state(api, new_id))["outputs"] == {"greeting": "bye x", "extra": None}
+
     unpublished = await cli("test", "run", process["id"], "--stage", "Published")
     assert unpublished.exit_code == 1 and "no published revision" in unpublished.output
 
