@@ -1,12 +1,14 @@
 """Secrets: ``{{ secrets.NAME }}`` in a definition, the value ``OPENRUNS_SECRET_NAME`` in the
 worker's environment, and never the value in Temporal's history.
 
-In the workflow a secret renders as a placeholder, ``⟦secret:NAME:NONCE⟧``; the worker puts the
-value in its place only in an activity step's arguments, just before the step runs
-(``activities.secrets``), and writes the placeholder back wherever the value shows up in the
-step's output or error. The nonce is derived from the Temporal run that rendered it, so text
-that arrives as data (an email's body, say) cannot name a secret: only the run's own templates
-can. Pure functions, deterministic, so the workflow can use them.
+In the workflow a secret renders as a placeholder, ``⟦secret:NAME:NONCE⟧``, the nonce derived
+from the Temporal run. The worker (``activities.secrets``) puts values in place of the run's
+placeholders in an activity step's arguments just before the step runs — only for the names
+the definition uses — and takes them back out of what the step returns or raises, where every
+placeholder is also made inert (``⟦secret:NAME⟧``). So data (an email's body, a server's
+answer) cannot make the worker fill in a secret: only the run's own templates can. A template
+may only write a secret out as it is (``misuse``): anything else would see the placeholder.
+Pure functions, deterministic, so the workflow can use them.
 """
 
 from __future__ import annotations
